@@ -1,0 +1,98 @@
+/*
+ * opt.c - option value parsers (see opt.h).
+ */
+#include "opt.h"
+
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef DNSTRAIL_VERSION
+#define DNSTRAIL_VERSION "0.0.0"
+#endif
+
+int opt_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int opt_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	unsigned shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	v <<= shift;
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int opt_seconds_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *out)
+{
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -1;
+	uint64_t whole = 0, frac = 0, scale = 1000000000ull;
+	const char *p = s;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (whole > UINT64_MAX / 10 / 1000000000ull)
+			return -1;
+		whole = whole * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(*p - '0') * scale;
+			}
+		}
+	}
+	if (*p)
+		return -1;
+	uint64_t ns = whole * 1000000000ull + frac;
+	if (ns < min_ns || ns > max_ns)
+		return -1;
+	*out = ns;
+	return 0;
+}
+
+void opt_fail(const char *opt, const char *val, const char *expect)
+{
+	die(EXIT_USAGE, "invalid value '%s' for %s: expected %s", val ? val : "", opt, expect);
+}
+
+void opt_version(void)
+{
+	printf("%s %s\n", log_prog(), DNSTRAIL_VERSION);
+	exit(0);
+}

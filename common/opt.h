@@ -1,0 +1,24 @@
+/*
+ * opt.h - strict parsing of option values shared by every stage.
+ *
+ * Each parser accepts the whole string or nothing: "12x", "", " 5" and
+ * values outside [min, max] are refused, and the caller reports the option
+ * by name with exit code 2 (opt_fail).
+ */
+#ifndef DNSTRAIL_OPT_H
+#define DNSTRAIL_OPT_H
+
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+int opt_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* A byte size with an optional K, M or G suffix (powers of 1024). */
+int opt_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Seconds, possibly fractional ("0.5"), to nanoseconds. */
+int opt_seconds_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *out);
+noreturn void opt_fail(const char *opt, const char *val, const char *expect);
+
+/* Standard option handling every stage shares. */
+noreturn void opt_version(void);
+
+#endif
