@@ -1,0 +1,28 @@
+/*
+ * stats.h - how a module describes its counters so a stage can publish
+ * them (dnstrail-ctl status, Prometheus, statsd) without knowing them.
+ *
+ * A module keeps its counters as plain uint64_t fields of one struct, owned
+ * by the single thread of its process, and exposes a table of
+ * { name, offsetof(field), help } rows describing them.
+ */
+#ifndef DNSTRAIL_STATS_H
+#define DNSTRAIL_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct stat_desc {
+	const char *name; /* dotted, lower case: "tcp.evicted_flows" */
+	size_t offset; /* offsetof(struct ..._stats, field) */
+	const char *help; /* one line for humans and Prometheus HELP */
+};
+
+#define STAT_DESC(type, field, name, help) { name, offsetof(type, field), help }
+
+static inline uint64_t stat_value(const void *stats, const struct stat_desc *d)
+{
+	return *(const uint64_t *)((const char *)stats + d->offset);
+}
+
+#endif
