@@ -131,13 +131,18 @@ enum txn_flags {
 	TXN_F_EVICTED = 1 << 1, /* unanswered because the pending table was full */
 };
 
+/* Which RRs a transaction carries is correlated's decision: it keeps the
+ * sections the operator asked for (--sections) and leaves out RRs the dedup
+ * cache suppressed.  A transaction with n_rr == 0 is written as one line with
+ * empty rrname/a/atype (a response without answers, or an unanswered query);
+ * `count` is the dedup count of that line. */
 struct rec_txn {
 	uint64_t query_ts_ns; /* 0 when the query was not seen */
 	uint64_t elapsed_ns; /* response time - query time (TXN_ANSWERED only) */
 	uint8_t kind; /* enum txn_kind */
 	uint8_t flags; /* enum txn_flags */
 	uint16_t reserved0;
-	uint32_t reserved1;
+	uint32_t count; /* dedup count of the no-RR line; 1 without dedup */
 	struct rec_msg msg;
 };
 
