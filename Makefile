@@ -22,6 +22,8 @@ SAN ?=
 B ?= build
 BIN ?= bin
 FUZZ_SECONDS ?= 60
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PKGS := libpcap liburing json-c check rdkafka
@@ -52,20 +54,22 @@ all: $(PROGS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/libcommon.a: $(COMMON_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 define stage_rules
 $(B)/lib$(1).a: $(call lib_objs,$(1))
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@
-	ar rcs $$@ $$^
+	$(Q)ar rcs $$@ $$^
 $(BIN)/dnstrail-$(1): $(B)/$(1)/main.o $(B)/lib$(1).a $(B)/libcommon.a
 	@mkdir -p $(BIN)
-	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $(LIBS_$(1)) -lpthread -lm
+	@$$(if $$(Q),echo "  LINK    $$@")
+	$$(Q)$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $(LIBS_$(1)) -lpthread -lm
 endef
 $(foreach s,$(STAGES),$(eval $(call stage_rules,$(s))))
 
@@ -73,15 +77,18 @@ $(foreach s,$(STAGES),$(eval $(call stage_rules,$(s))))
 TEST_LINK = $(STAGE_LIBS) $(B)/libcommon.a $(CHECK_LIBS) $(LIBS_all)
 $(B)/tests/%: tests/unit/%.c $(STAGE_LIBS) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -o $@ $< $(TEST_LINK)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -o $@ $< $(TEST_LINK)
 $(B)/tests/%: tests/helpers/%.c $(STAGE_LIBS) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -o $@ $< $(TEST_LINK)
+	@$(if $(Q),echo "  HELPER  $@")
+	$(Q)$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -o $@ $< $(TEST_LINK)
 # Fuzz harnesses also build with gcc and a file-replay main, so make check can
 # replay the regression inputs without clang.
 $(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(STAGE_LIBS) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(TEST_LINK)
+	@$(if $(Q),echo "  REPLAY  $@")
+	$(Q)$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(TEST_LINK)
 
 deps:
 	@bash scripts/deps.sh

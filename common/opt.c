@@ -86,6 +86,40 @@ int opt_seconds_ns(const char *s, uint64_t min_ns, uint64_t max_ns, uint64_t *ou
 	return 0;
 }
 
+int opt_ports(const char *s, uint16_t *out, int max)
+{
+	int n = 0;
+	const char *p = s;
+	if (!s || !*s)
+		return -1;
+	for (;;) {
+		char num[8];
+		size_t k = strcspn(p, ",");
+		if (k == 0 || k >= sizeof num || n >= max - 1)
+			return -1;
+		memcpy(num, p, k);
+		num[k] = 0;
+		uint64_t v;
+		if (opt_u64(num, 1, 65535, &v) < 0)
+			return -1;
+		out[n++] = (uint16_t)v;
+		if (!p[k])
+			break;
+		p += k + 1;
+	}
+	out[n] = 0;
+	return n;
+}
+
+const char *opt_ring_path(const char *run_dir, const char *name, char *buf, size_t len)
+{
+	if (strchr(name, '/'))
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "%s/%s", run_dir ? run_dir : DNSTRAIL_RUN_DIR, name);
+	return buf;
+}
+
 void opt_fail(const char *opt, const char *val, const char *expect)
 {
 	die(EXIT_USAGE, "invalid value '%s' for %s: expected %s", val ? val : "", opt, expect);

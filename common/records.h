@@ -24,7 +24,21 @@ enum rec_type {
 	REC_FRAME = 16,
 	REC_MSG = 17,
 	REC_TXN = 18,
+	REC_TICK = 19, /* cap.K and dec.K: packet time has advanced */
 	REC_TEST = 99, /* ring tests only */
+};
+
+/* ---- cap.K and dec.K: a clock tick ---------------------------------------
+ * "Records that follow on this ring carry ts_ns >= this" (for a capture in
+ * time order).  capd sends one on every ring every TICK_FRAMES frames and,
+ * live, at least every TICK_INTERVAL_MS of wall clock; decoded forwards them
+ * after everything it derived from earlier frames.  correlated merges its
+ * input rings by time, and a ring that carries no DNS for a while would
+ * otherwise hold that merge (and its timeouts) back forever. */
+#define TICK_FRAMES 1024
+#define TICK_INTERVAL_MS 100
+struct rec_tick {
+	uint64_t ts_ns;
 };
 
 /* ---- cap.K: one captured frame ------------------------------------------
@@ -138,7 +152,7 @@ enum txn_flags {
  * `count` is the dedup count of that line. */
 struct rec_txn {
 	uint64_t query_ts_ns; /* 0 when the query was not seen */
-	uint64_t elapsed_ns; /* response time - query time (TXN_ANSWERED only) */
+	uint64_t elapsed_ns; /* response time - query time, >= 0 (TXN_ANSWERED only) */
 	uint8_t kind; /* enum txn_kind */
 	uint8_t flags; /* enum txn_flags */
 	uint16_t reserved0;

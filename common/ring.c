@@ -226,12 +226,14 @@ struct ring *ring_attach(const char *path, enum ring_role role, uint32_t kind,
 	struct ring_hdr h;
 	if (ring_check_file(fd, path, &h, err, errlen) < 0) {
 		close(fd);
+		errno = EINVAL;
 		return NULL;
 	}
 	if (kind != RING_KIND_ANY && h.kind != kind) {
 		snprintf(err, errlen, "ring %s holds record kind %u, expected %u: wrong ring name?",
 			 path, h.kind, kind);
 		close(fd);
+		errno = EINVAL;
 		return NULL;
 	}
 	size_t len = (size_t)(h.hdr_size + h.capacity);
@@ -268,6 +270,7 @@ struct ring *ring_attach(const char *path, enum ring_role role, uint32_t kind,
 		snprintf(err, errlen, "ring %s: corrupt positions (head %" PRIu64 ", tail %" PRIu64
 			 "): refusing it (remove the ring file to start afresh)", path, head, tail);
 		ring_detach(r);
+		errno = EINVAL;
 		return NULL;
 	}
 	uint32_t self = (uint32_t)getpid();
@@ -276,6 +279,7 @@ struct ring *ring_attach(const char *path, enum ring_role role, uint32_t kind,
 		if (old && old != self && ring_pid_alive(old)) {
 			snprintf(err, errlen, "ring %s already has a producer (pid %u)", path, old);
 			ring_detach(r);
+			errno = EBUSY;
 			return NULL;
 		}
 		atomic_store(&r->hdr->producer_pid, self);
@@ -289,6 +293,7 @@ struct ring *ring_attach(const char *path, enum ring_role role, uint32_t kind,
 		if (old && old != self && ring_pid_alive(old)) {
 			snprintf(err, errlen, "ring %s already has a consumer (pid %u)", path, old);
 			ring_detach(r);
+			errno = EBUSY;
 			return NULL;
 		}
 		atomic_store(&r->hdr->consumer_pid, self);
@@ -397,12 +402,15 @@ static int wait_for_space(struct ring *r, uint64_t need)
 	}
 }
 
-void *ring_reserve(struct ring *r, uint32_t len)
+enum reserve_mode { RESERVE_POLICY, RESERVE_TRY };
+
+static void *reserve(struct ring *r, uint32_t len, enum reserve_mode mode)
 {
 	if (len > r->max_record) {
 		snprintf(r->err, sizeof r->err, "ring %s: record of %u bytes exceeds the maximum %u",
 			 r->path, len, r->max_record);
-		ring_count_drop(r, len);
+		if (mode == RESERVE_POLICY)
+			ring_count_drop(r, len);
 		return NULL;
 	}
 	uint64_t need = sizeof(struct ring_rec) + align_rec(len);
@@ -411,6 +419,8 @@ void *ring_reserve(struct ring *r, uint32_t len)
 	if (free_space(r) < total) {
 		r->tail_seen = atomic_load_explicit(&r->hdr->tail, memory_order_acquire);
 		if (free_space(r) < total) {
+			if (mode == RESERVE_TRY)
+				return NULL;
 			if (r->policy == RING_FULL_DROP) {
 				ring_count_drop(r, len);
 				return NULL;
@@ -431,6 +441,16 @@ void *ring_reserve(struct ring *r, uint32_t len)
 	}
 	r->reserved_at = pos;
 	return r->data + (pos & r->mask) + sizeof(struct ring_rec);
+}
+
+void *ring_reserve(struct ring *r, uint32_t len)
+{
+	return reserve(r, len, RESERVE_POLICY);
+}
+
+void *ring_try_reserve(struct ring *r, uint32_t len)
+{
+	return reserve(r, len, RESERVE_TRY);
 }
 
 void ring_commit(struct ring *r, uint16_t type, uint32_t len)

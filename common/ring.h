@@ -122,7 +122,9 @@ struct ring;
  * the ring at path.  Creation is atomic: the file is built under a temporary
  * name and linked into place, so a peer never sees a half-made header.
  * A producer or consumer refuses to attach while another live process holds
- * its role.  On failure returns NULL with a one-line reason in err.
+ * its role.  On failure returns NULL with a one-line reason in err and errno
+ * EINVAL (the file is corrupt or foreign: exit EXIT_CORRUPT), EBUSY (the role
+ * is taken) or the errno of the failed system call.
  */
 struct ring *ring_attach(const char *path, enum ring_role role, uint32_t kind,
 			 const struct ring_create *create, char *err, size_t errlen);
@@ -145,6 +147,9 @@ uint32_t ring_max_record(const struct ring *r);
  * become visible to the consumer at ring_publish, which the producer calls
  * after a batch and always before it blocks for input. */
 void *ring_reserve(struct ring *r, uint32_t len);
+/* Room now or NULL, whatever the policy: never waits, never counts a drop.
+ * For records whose loss is harmless, such as clock ticks. */
+void *ring_try_reserve(struct ring *r, uint32_t len);
 void ring_commit(struct ring *r, uint16_t type, uint32_t len);
 void ring_publish(struct ring *r);
 int ring_push(struct ring *r, uint16_t type, const void *data, uint32_t len);
