@@ -1,13 +1,393 @@
-/* dnstrail-correlated: placeholder until the stage lands. */
+/*
+ * dnstrail-correlated - pairs queries with responses, times out the
+ * unanswered, deduplicates, and writes one transaction record per verdict
+ * to the log ring.
+ *
+ * A single process owns every table (match.c, dedup.c), so there is no lock
+ * and no race.  It reads its decoder rings as one stream in packet-time
+ * order (merge.c) and its clock is the time of the record it is processing:
+ * a capture replays to the same output however the rings interleave.
+ *
+ * Durability: input tails are released only after the output derived from
+ * them is published.  At the end of the input (every ring EOF), or on
+ * SIGTERM/SIGINT, everything held is flushed: held responses as
+ * response-only, pending queries as unanswered, dedup counts; then the log
+ * ring is marked EOF.
+ */
+#include "dedup.h"
+#include "emit.h"
 #include "log.h"
+#include "match.h"
+#include "merge.h"
 #include "opt.h"
+#include "priv.h"
+#include "records.h"
+#include "ring.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define PUBLISH_EVERY 64
+#define STALL_WARN_NS (5000000000ull)
+
+struct correlated_stats {
+	uint64_t messages;
+	uint64_t bad_records;
+	uint64_t opcode_skipped; /* NOTIFY, UPDATE, IQUERY, STATUS, DSO, ... */
+	uint64_t opcode_logged;
+	uint64_t queries_without_question;
+};
+
+static const struct stat_desc correlated_stat_desc[] = {
+	STAT_DESC(struct correlated_stats, messages, "correlated.messages", "DNS message records read"),
+	STAT_DESC(struct correlated_stats, bad_records, "correlated.bad_records",
+		  "records that failed validation (skipped)"),
+	STAT_DESC(struct correlated_stats, opcode_skipped, "correlated.opcode_skipped",
+		  "messages with an opcode other than QUERY (kept out of the tables)"),
+	STAT_DESC(struct correlated_stats, opcode_logged, "correlated.opcode_logged",
+		  "of those, responses logged because of --log-opcodes"),
+	STAT_DESC(struct correlated_stats, queries_without_question,
+		  "correlated.queries_without_question", "queries with no question (not matchable)"),
+};
+
+struct correlated {
+	struct merge in;
+	struct ring *out;
+	struct emitter emit;
+	struct match *match;
+	struct dedup *dedup;
+	int log_opcodes;
+	uint64_t now_ns;
+	struct correlated_stats st;
+};
+
+static volatile sig_atomic_t stop, hard_stop, dump_stats;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	if (stop)
+		hard_stop = 1; /* a second signal: do not wait for logd either */
+	stop = 1;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	dump_stats = 1;
+}
+
+static void on_match(void *ctx, const struct txn_event *ev)
+{
+	struct correlated *c = ctx;
+	emit_txn(&c->emit, ev);
+}
+
+static void process(struct correlated *c, const struct ring_view *v)
+{
+	const struct rec_msg *m = v->data;
+	const char *why;
+	if (rec_msg_check(m, v->len, &why) < 0) {
+		c->st.bad_records++;
+		return;
+	}
+	c->st.messages++;
+	if (DNS_OPCODE(m->hflags) != 0) {
+		c->st.opcode_skipped++;
+		if (c->log_opcodes && DNS_QR(m->hflags)) {
+			struct txn_event ev = { .kind = TXN_RESPONSE_ONLY, .msg = m, .msg_len = v->len };
+			emit_txn(&c->emit, &ev);
+			c->st.opcode_logged++;
+		}
+		return;
+	}
+	if (!(m->flags & MSG_F_QUESTION)) {
+		if (DNS_QR(m->hflags)) {
+			/* Nothing to match on (FORMERR answers often drop the
+			 * question), but it is a response: log it. */
+			struct txn_event ev = { .kind = TXN_RESPONSE_ONLY, .msg = m, .msg_len = v->len };
+			emit_txn(&c->emit, &ev);
+		} else {
+			c->st.queries_without_question++;
+		}
+		return;
+	}
+	match_message(c->match, m, v->len);
+}
+
+static void advance_clock(struct correlated *c, uint64_t ts)
+{
+	if (ts <= c->now_ns)
+		return;
+	c->now_ns = ts;
+	match_expire(c->match, ts);
+	if (c->dedup)
+		dedup_expire(c->dedup, ts);
+}
+
+static void publish(struct correlated *c)
+{
+	/* Output first: an input record is released only once what it
+	 * produced is visible downstream. */
+	ring_publish(c->out);
+	for (unsigned i = 0; i < c->in.n; i++)
+		ring_release(c->in.in[i].ring);
+}
+
+static void log_table(const char *what, const void *st, const struct stat_desc *d, size_t n)
+{
+	char line[1024];
+	size_t off = 0;
+	for (size_t i = 0; i < n && off < sizeof line; i++)
+		off += (size_t)snprintf(line + off, sizeof line - off, "%s%s=%" PRIu64, i ? " " : "",
+					d[i].name + strlen(what) + 1, stat_value(st, &d[i]));
+	log_info("%s: %s", what, line);
+}
+
+static void log_stats(struct correlated *c)
+{
+	log_table("correlated", &c->st, correlated_stat_desc,
+		  sizeof correlated_stat_desc / sizeof correlated_stat_desc[0]);
+	log_table("match", match_stats(c->match), match_stat_desc, match_stat_count);
+	if (c->dedup)
+		log_table("dedup", dedup_stats(c->dedup), dedup_stat_desc, dedup_stat_count);
+	log_table("emit", &c->emit.st, emit_stat_desc, emit_stat_count);
+}
+
+static int run(struct correlated *c)
+{
+	uint64_t since_publish = 0, stalled_since = 0;
+	while (!stop) {
+		struct ring_view v;
+		uint64_t ts;
+		unsigned which;
+		switch (merge_next(&c->in, &v, &ts, &which)) {
+		case MERGE_RECORD:
+			stalled_since = 0;
+			advance_clock(c, ts);
+			if (v.type == REC_MSG)
+				process(c, &v);
+			merge_consumed(&c->in, which);
+			if (++since_publish >= PUBLISH_EVERY) {
+				publish(c);
+				since_publish = 0;
+			}
+			break;
+		case MERGE_WAIT: {
+			publish(c);
+			since_publish = 0;
+			struct ring *r = c->in.in[c->in.blocking].ring;
+			ring_wait_data(r, 100);
+			ring_producer_heartbeat(c->out);
+			uint64_t mono = ring_now_mono_ns();
+			if (!stalled_since) {
+				stalled_since = mono;
+			} else if (mono - stalled_since > STALL_WARN_NS) {
+				struct ring_hdr *h = ring_header(r);
+				uint32_t pid = atomic_load(&h->producer_pid);
+				if (!ring_pid_alive(pid))
+					log_warn("waiting for %s: no producer is attached (is its decoder "
+						 "running? every decoder ring must have one)", ring_path(r));
+				stalled_since = mono;
+			}
+			break;
+		}
+		case MERGE_END:
+			return 0;
+		case MERGE_CORRUPT:
+			log_warn("%s", ring_error(c->in.in[c->in.blocking].ring));
+			return EXIT_CORRUPT;
+		}
+		if (dump_stats) {
+			dump_stats = 0;
+			log_stats(c);
+		}
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dnstrail-correlated [options]\n"
+		"  --in NAME             an input ring (repeatable; default dec.0 .. dec.N-1)\n"
+		"  --decoders N          read dec.0 .. dec.N-1 (default 1)\n"
+		"  --out NAME            output ring (default log)\n"
+		"  --run-dir DIR         where ring names live (default %s)\n"
+		"  --ring-size BYTES     size of a ring this stage creates (default 64M)\n"
+		"  --query-timeout SEC   a query with no response after this is unanswered (default 5)\n"
+		"  --reorder-window SEC  hold a response this long for a late query (default 0.01)\n"
+		"  --max-pending N       bound on queries waiting (default 1000000)\n"
+		"  --no-unanswered       count unanswered queries, do not log them\n"
+		"  --log-opcodes         log responses of opcodes other than QUERY (NOTIFY, UPDATE ...)\n"
+		"  --dedup SEC|off       dedup window in seconds of packet time (default off)\n"
+		"  --dedup-max N         bound on dedup entries (default 1000000)\n"
+		"  --sections LIST       answer,authority,additional: which RRs to log (default answer)\n"
+		"  --user USER           drop to USER when started as root\n"
+		"  --allow-root          run as root without --user\n"
+		"  --version, --help\n",
+		DNSTRAIL_RUN_DIR);
+}
+
+static unsigned parse_sections(const char *s)
+{
+	unsigned mask = 0;
+	char buf[128];
+	snprintf(buf, sizeof buf, "%s", s);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "answer"))
+			mask |= 1u << SEC_ANSWER;
+		else if (!strcmp(t, "authority"))
+			mask |= 1u << SEC_AUTHORITY;
+		else if (!strcmp(t, "additional"))
+			mask |= 1u << SEC_ADDITIONAL;
+		else
+			return 0;
+	}
+	return mask;
+}
 
 int main(int argc, char **argv)
 {
 	log_init("dnstrail-correlated");
-	if (argc > 1 && strcmp(argv[1], "--version") == 0)
-		opt_version();
-	die(1, "not implemented yet");
+	const char *run_dir = DNSTRAIL_RUN_DIR, *out_name = "log", *user = NULL;
+	const char *ins[MERGE_MAX_INPUTS];
+	unsigned n_ins = 0;
+	uint64_t decoders = 1, ring_size = 64u << 20;
+	int allow_root = 0, dedup_on = 0;
+	struct match_config mc = { .timeout_ns = 5000000000ull, .reorder_ns = 10000000ull,
+				   .max_pending = 1000000, .log_unanswered = 1 };
+	struct dedup_config dc = { .window_ns = 0, .max_entries = 1000000, .max_key_bytes = 1024 };
+	static struct correlated c; /* large (the emitter's scratch); one per process */
+	c.emit.sections = SECTIONS_DEFAULT;
+	enum { O_IN = 256, O_DECODERS, O_OUT, O_RUNDIR, O_RINGSIZE, O_TIMEOUT, O_REORDER, O_MAXPEND,
+	       O_NOUNANS, O_LOGOPS, O_DEDUP, O_DEDUPMAX, O_SECTIONS, O_USER, O_ALLOWROOT, O_VERSION,
+	       O_HELP };
+	static const struct option lo[] = {
+		{ "in", 1, 0, O_IN }, { "decoders", 1, 0, O_DECODERS }, { "out", 1, 0, O_OUT },
+		{ "run-dir", 1, 0, O_RUNDIR }, { "ring-size", 1, 0, O_RINGSIZE },
+		{ "query-timeout", 1, 0, O_TIMEOUT }, { "reorder-window", 1, 0, O_REORDER },
+		{ "max-pending", 1, 0, O_MAXPEND }, { "no-unanswered", 0, 0, O_NOUNANS },
+		{ "log-opcodes", 0, 0, O_LOGOPS }, { "dedup", 1, 0, O_DEDUP },
+		{ "dedup-max", 1, 0, O_DEDUPMAX }, { "sections", 1, 0, O_SECTIONS },
+		{ "user", 1, 0, O_USER }, { "allow-root", 0, 0, O_ALLOWROOT },
+		{ "version", 0, 0, O_VERSION }, { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
+	};
+	int ch;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
+		switch (ch) {
+		case O_IN:
+			if (n_ins == MERGE_MAX_INPUTS)
+				die(EXIT_USAGE, "too many --in rings (at most %d)", MERGE_MAX_INPUTS);
+			ins[n_ins++] = optarg;
+			break;
+		case O_DECODERS:
+			if (opt_u64(optarg, 1, MERGE_MAX_INPUTS, &decoders) < 0)
+				opt_fail("--decoders", optarg, "a number from 1 to 64");
+			break;
+		case O_OUT: out_name = optarg; break;
+		case O_RUNDIR: run_dir = optarg; break;
+		case O_RINGSIZE:
+			if (opt_size(optarg, RING_MIN_CAPACITY, RING_MAX_CAPACITY, &ring_size) < 0 ||
+			    (ring_size & (ring_size - 1)))
+				opt_fail("--ring-size", optarg, "a power of two from 64K to 64G");
+			break;
+		case O_TIMEOUT:
+			if (opt_seconds_ns(optarg, 1000000ull, 3600000000000ull, &mc.timeout_ns) < 0)
+				opt_fail("--query-timeout", optarg, "seconds from 0.001 to 3600");
+			break;
+		case O_REORDER:
+			if (opt_seconds_ns(optarg, 0, 10000000000ull, &mc.reorder_ns) < 0)
+				opt_fail("--reorder-window", optarg, "seconds from 0 to 10");
+			break;
+		case O_MAXPEND:
+			if (opt_u64(optarg, 1, 1000000000ull, &mc.max_pending) < 0)
+				opt_fail("--max-pending", optarg, "a number from 1 to 1000000000");
+			break;
+		case O_NOUNANS: mc.log_unanswered = 0; break;
+		case O_LOGOPS: c.log_opcodes = 1; break;
+		case O_DEDUP:
+			if (!strcmp(optarg, "off")) {
+				dedup_on = 0;
+			} else if (opt_seconds_ns(optarg, 1000000ull, 31536000000000000ull,
+						  &dc.window_ns) < 0) {
+				opt_fail("--dedup", optarg, "seconds (0.001 to one year) or 'off'");
+			} else {
+				dedup_on = 1;
+			}
+			break;
+		case O_DEDUPMAX:
+			if (opt_u64(optarg, 1, 1000000000ull, &dc.max_entries) < 0)
+				opt_fail("--dedup-max", optarg, "a number from 1 to 1000000000");
+			break;
+		case O_SECTIONS:
+			if (!(c.emit.sections = parse_sections(optarg)))
+				opt_fail("--sections", optarg, "a list of answer, authority, additional");
+			break;
+		case O_USER: user = optarg; break;
+		case O_ALLOWROOT: allow_root = 1; break;
+		case O_VERSION: opt_version();
+		case O_HELP: usage(stdout); return 0;
+		case ':': die(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
+		default: die(EXIT_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die(EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+	priv_settle(user, allow_root);
+
+	char name[32], path[512], err[600];
+	struct ring_create in_create = { .capacity = ring_size, .kind = RING_KIND_MESSAGES };
+	merge_init(&c.in);
+	unsigned n = n_ins ? n_ins : (unsigned)decoders;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "dec.%u", i);
+		opt_ring_path(run_dir, n_ins ? ins[i] : name, path, sizeof path);
+		struct ring *r = ring_attach(path, RING_CONSUMER, RING_KIND_MESSAGES, &in_create, err,
+					     sizeof err);
+		if (!r)
+			die(errno == EINVAL ? EXIT_CORRUPT : 1, "%s", err);
+		ring_set_stop_flag(r, &stop);
+		merge_add(&c.in, r);
+	}
+	struct ring_create out_create = { .capacity = ring_size, .kind = RING_KIND_TRANSACTIONS };
+	c.out = ring_attach(opt_ring_path(run_dir, out_name, path, sizeof path), RING_PRODUCER,
+			    RING_KIND_TRANSACTIONS, &out_create, err, sizeof err);
+	if (!c.out)
+		die(errno == EINVAL ? EXIT_CORRUPT : 1, "%s", err);
+	ring_set_stop_flag(c.out, &hard_stop);
+	c.emit.out = c.out;
+
+	if (dedup_on && !(c.dedup = dedup_new(&dc, emit_record, &c.emit)))
+		die(1, "out of memory for the dedup cache");
+	c.emit.dedup = c.dedup;
+	if (!(c.match = match_new(&mc, on_match, &c)))
+		die(1, "out of memory for the match table");
+
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+
+	int code = run(&c);
+	match_flush(c.match);
+	if (c.dedup)
+		dedup_flush(c.dedup);
+	publish(&c);
+	ring_set_eof(c.out);
+	log_stats(&c);
+	for (unsigned i = 0; i < c.in.n; i++)
+		ring_detach(c.in.in[i].ring);
+	ring_detach(c.out);
+	dedup_free(c.dedup);
+	match_free(c.match);
+	return code;
 }

@@ -1,0 +1,340 @@
+/*
+ * dedup.c - the dedup cache (see dedup.h for the rules and the invariant).
+ *
+ * Each entry keeps, ready to write, the one-RR transaction record of its
+ * latest sighting; a hit rewrites only what changes between sightings of
+ * the same key (header fields, TTL, the case of the names), which never
+ * changes the record's size.  Entries sit on two lists: by window start
+ * (whose head closes next) and by last use (whose head is evicted first).
+ */
+#include "dedup.h"
+
+#include "hash.h"
+#include "index.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct stat_desc dedup_stat_desc[] = {
+	STAT_DESC(struct dedup_stats, first_seen, "dedup.first_seen", "records written at first sighting"),
+	STAT_DESC(struct dedup_stats, hits, "dedup.hits", "repeats counted instead of written"),
+	STAT_DESC(struct dedup_stats, flushed, "dedup.flushed",
+		  "entries written again with their count when the window closed"),
+	STAT_DESC(struct dedup_stats, evicted, "dedup.evicted",
+		  "entries let go early because the cache was full (--dedup-max)"),
+	STAT_DESC(struct dedup_stats, bypassed, "dedup.bypassed",
+		  "records too long to cache, written every time"),
+	STAT_DESC(struct dedup_stats, entries, "dedup.entries", "entries in the cache"),
+	STAT_DESC(struct dedup_stats, memory_bytes, "dedup.memory_bytes", "bytes held by the cache"),
+	STAT_DESC(struct dedup_stats, alloc_failures, "dedup.alloc_failures",
+		  "records written uncached because memory ran out"),
+};
+const size_t dedup_stat_count = sizeof dedup_stat_desc / sizeof dedup_stat_desc[0];
+
+#define NO_ANSWER_UNANSWERED 65535u
+
+struct dedup_entry {
+	struct dedup_entry *win_older, *win_newer;
+	struct dedup_entry *lru_older, *lru_newer;
+	uint64_t hash;
+	uint64_t first_ts;
+	uint32_t unwritten;
+	uint32_t size; /* bytes of rec */
+	_Alignas(8) unsigned char rec[]; /* struct rec_txn, [rec_rr], text */
+};
+
+struct dedup {
+	struct dedup_config cfg;
+	dedup_write_fn write;
+	void *ctx;
+	struct index ix;
+	struct dedup_entry *win_oldest, *win_newest;
+	struct dedup_entry *lru_oldest, *lru_newest;
+	uint64_t entry_bytes;
+	struct dedup_stats st;
+};
+
+/* What identifies a sighting. */
+struct dkey {
+	const char *q, *name, *data;
+	uint32_t qlen, nlen, dlen;
+	uint16_t qtype, atype, rcode;
+	uint8_t section; /* 0: the no-RR line */
+};
+
+static void key_of(const struct rec_txn *t, const char *text, const struct rec_rr *rr,
+		   struct dkey *k)
+{
+	memset(k, 0, sizeof *k);
+	k->q = text + t->msg.qname_off;
+	k->qlen = t->msg.qname_len;
+	k->qtype = t->msg.qtype;
+	if (rr) {
+		k->name = text + rr->name_off;
+		k->nlen = rr->name_len;
+		k->data = text + rr->data_off;
+		k->dlen = rr->data_len;
+		k->atype = rr->type;
+		k->section = rr->section;
+	} else {
+		k->rcode = t->kind == TXN_UNANSWERED ? NO_ANSWER_UNANSWERED : t->msg.rcode;
+	}
+}
+
+static uint64_t key_hash(const struct dkey *k)
+{
+	uint64_t h = hash_name(0xbb67ae8584caa73bULL, k->q, k->qlen);
+	h = hash_u64(h, (uint64_t)k->qtype | (uint64_t)k->atype << 16 | (uint64_t)k->rcode << 32 |
+				(uint64_t)k->section << 48);
+	if (k->section) {
+		h = hash_name(h, k->name, k->nlen);
+		h = hash_bytes(h, k->data, k->dlen);
+	}
+	return h;
+}
+
+static int key_eq(const struct dkey *a, const struct dkey *b)
+{
+	return a->qtype == b->qtype && a->atype == b->atype && a->rcode == b->rcode &&
+	       a->section == b->section && name_eq(a->q, a->qlen, b->q, b->qlen) &&
+	       name_eq(a->name, a->nlen, b->name, b->nlen) && a->dlen == b->dlen &&
+	       !memcmp(a->data, b->data, a->dlen);
+}
+
+static struct rec_txn *erec(struct dedup_entry *e)
+{
+	return (struct rec_txn *)e->rec;
+}
+
+static struct rec_rr *err(struct dedup_entry *e)
+{
+	return (struct rec_rr *)(erec(e) + 1);
+}
+
+static void entry_key(struct dedup_entry *e, struct dkey *k)
+{
+	struct rec_txn *t = erec(e);
+	key_of(t, rec_msg_text(&t->msg), t->msg.n_rr ? err(e) : NULL, k);
+}
+
+/* ---- lists ---- */
+
+static void win_push(struct dedup *d, struct dedup_entry *e)
+{
+	e->win_older = d->win_newest;
+	e->win_newer = NULL;
+	if (d->win_newest)
+		d->win_newest->win_newer = e;
+	else
+		d->win_oldest = e;
+	d->win_newest = e;
+}
+
+static void lru_push(struct dedup *d, struct dedup_entry *e)
+{
+	e->lru_older = d->lru_newest;
+	e->lru_newer = NULL;
+	if (d->lru_newest)
+		d->lru_newest->lru_newer = e;
+	else
+		d->lru_oldest = e;
+	d->lru_newest = e;
+}
+
+static void lru_unlink(struct dedup *d, struct dedup_entry *e)
+{
+	if (e->lru_older)
+		e->lru_older->lru_newer = e->lru_newer;
+	else
+		d->lru_oldest = e->lru_newer;
+	if (e->lru_newer)
+		e->lru_newer->lru_older = e->lru_older;
+	else
+		d->lru_newest = e->lru_older;
+}
+
+static void win_unlink(struct dedup *d, struct dedup_entry *e)
+{
+	if (e->win_older)
+		e->win_older->win_newer = e->win_newer;
+	else
+		d->win_oldest = e->win_newer;
+	if (e->win_newer)
+		e->win_newer->win_older = e->win_older;
+	else
+		d->win_newest = e->win_older;
+}
+
+/* ---- entries ---- */
+
+/* Write the entry's unwritten sightings, if any, and forget it. */
+static void retire(struct dedup *d, struct dedup_entry *e)
+{
+	if (e->unwritten) {
+		struct rec_txn *t = erec(e);
+		t->flags |= TXN_F_DEDUP_FLUSH;
+		if (t->msg.n_rr)
+			err(e)->count = e->unwritten;
+		else
+			t->count = e->unwritten;
+		d->st.flushed++;
+		d->write(d->ctx, t, e->size);
+	}
+	index_remove(&d->ix, e->hash, e);
+	win_unlink(d, e);
+	lru_unlink(d, e);
+	d->entry_bytes -= sizeof *e + e->size;
+	d->st.entries--;
+	free(e);
+}
+
+static void fill(struct dedup_entry *e, const struct rec_txn *t, const char *text,
+		 const struct rec_rr *rr)
+{
+	struct rec_txn *o = erec(e);
+	struct rec_msg keep = o->msg;
+	*o = *t;
+	/* The layout of the entry's own record stays as built. */
+	o->msg.n_rr = keep.n_rr;
+	o->msg.text_len = keep.text_len;
+	o->msg.qname_off = keep.qname_off;
+	o->msg.qname_len = keep.qname_len;
+	o->msg.edns_off = keep.edns_off;
+	o->msg.edns_len = keep.edns_len;
+	o->count = 1;
+	char *otext = (char *)rec_msg_text(&o->msg);
+	memcpy(otext + keep.qname_off, text + t->msg.qname_off, keep.qname_len);
+	if (rr) {
+		struct rec_rr *orr = err(e);
+		uint32_t noff = orr->name_off, doff = orr->data_off;
+		*orr = *rr;
+		orr->name_off = noff;
+		orr->data_off = doff;
+		orr->count = 1;
+		memcpy(otext + noff, text + rr->name_off, rr->name_len);
+	}
+}
+
+static struct dedup_entry *create(struct dedup *d, const struct rec_txn *t, const char *text,
+				  const struct rec_rr *rr, uint64_t h)
+{
+	uint32_t qlen = t->msg.qname_len;
+	uint32_t nlen = rr ? rr->name_len : 0, dlen = rr ? rr->data_len : 0;
+	uint32_t n_rr = rr ? 1 : 0;
+	size_t size = sizeof(struct rec_txn) + n_rr * sizeof(struct rec_rr) + qlen + nlen + dlen;
+	struct dedup_entry *e = malloc(sizeof *e + size);
+	if (!e)
+		return NULL;
+	e->hash = h;
+	e->first_ts = t->msg.ts_ns;
+	e->unwritten = 0;
+	e->size = (uint32_t)size;
+	struct rec_txn *o = erec(e);
+	memset(o, 0, sizeof *o);
+	o->msg.n_rr = (uint16_t)n_rr;
+	o->msg.text_len = qlen + nlen + dlen;
+	o->msg.qname_off = 0;
+	o->msg.qname_len = (uint16_t)qlen;
+	if (rr) {
+		struct rec_rr *orr = err(e);
+		orr->name_off = qlen;
+		orr->data_off = qlen + nlen;
+		memcpy((char *)rec_msg_text(&o->msg) + qlen + nlen, text + rr->data_off, dlen);
+	}
+	fill(e, t, text, rr);
+	if (index_insert(&d->ix, h, e) < 0) {
+		free(e);
+		return NULL;
+	}
+	win_push(d, e);
+	lru_push(d, e);
+	d->entry_bytes += sizeof *e + size;
+	d->st.entries++;
+	return e;
+}
+
+int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
+		   const struct rec_rr *rr)
+{
+	struct dkey k;
+	key_of(t, text, rr, &k);
+	if (k.qlen + k.nlen + k.dlen > d->cfg.max_key_bytes) {
+		d->st.bypassed++;
+		return 1;
+	}
+	uint64_t h = key_hash(&k), pos = UINT64_MAX;
+	struct dedup_entry *e;
+	while ((e = index_next(&d->ix, h, &pos))) {
+		struct dkey ek;
+		entry_key(e, &ek);
+		if (key_eq(&k, &ek))
+			break;
+	}
+	uint64_t ts = t->msg.ts_ns;
+	if (e && ts >= e->first_ts && ts - e->first_ts >= d->cfg.window_ns) {
+		retire(d, e); /* its window closed before this sighting */
+		e = NULL;
+	}
+	if (e) {
+		d->st.hits++;
+		e->unwritten++;
+		fill(e, t, text, rr);
+		lru_unlink(d, e);
+		lru_push(d, e);
+		return 0;
+	}
+	if (d->st.entries >= d->cfg.max_entries && d->lru_oldest) {
+		d->st.evicted++;
+		retire(d, d->lru_oldest);
+	}
+	if (!create(d, t, text, rr, h))
+		d->st.alloc_failures++;
+	d->st.first_seen++;
+	return 1;
+}
+
+void dedup_expire(struct dedup *d, uint64_t now)
+{
+	struct dedup_entry *e;
+	while ((e = d->win_oldest) && now >= e->first_ts && now - e->first_ts >= d->cfg.window_ns)
+		retire(d, e);
+}
+
+void dedup_flush(struct dedup *d)
+{
+	while (d->win_oldest)
+		retire(d, d->win_oldest);
+}
+
+struct dedup *dedup_new(const struct dedup_config *cfg, dedup_write_fn write, void *ctx)
+{
+	struct dedup *d = calloc(1, sizeof *d);
+	if (!d)
+		return NULL;
+	d->cfg = *cfg;
+	d->write = write;
+	d->ctx = ctx;
+	if (index_init(&d->ix, 4096) < 0) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void dedup_free(struct dedup *d)
+{
+	if (!d)
+		return;
+	while (d->win_oldest) {
+		d->win_oldest->unwritten = 0;
+		retire(d, d->win_oldest);
+	}
+	index_free(&d->ix);
+	free(d);
+}
+
+const struct dedup_stats *dedup_stats(struct dedup *d)
+{
+	d->st.memory_bytes = d->entry_bytes + index_bytes(&d->ix);
+	return &d->st;
+}

@@ -1,0 +1,73 @@
+/*
+ * dedup.h - the dedup cache: a record seen again within the window is not
+ * written again, only counted.
+ *
+ * Key: (q, qtype, rrname, atype, a, section) for an RR, and (q, qtype,
+ * rcode) for the line of a response without RRs; an unanswered query has
+ * its own key (rcode 65535), so it never merges with a NODATA answer.  Names
+ * compare case-insensitively, rdata exactly.
+ *
+ * Invariant: the sum of `count` over everything written equals the number
+ * of lines that would be written without dedup.
+ *   - The first sighting is written at once, count 1, and opens a window of
+ *     window_ns packet time.
+ *   - Repeats in the window only bump the entry's unwritten count and
+ *     remember the latest sighting (time, addresses, TTL ...).
+ *   - When the window closes, the entry is written again if it has
+ *     unwritten sightings: the latest one, with count = their number
+ *     (TXN_F_DEDUP_FLUSH), then forgotten.  The same happens to the least
+ *     recently used entry when the cache is full (max_entries), and to
+ *     every entry at shutdown.  Nothing counted is ever dropped.
+ *   - Records whose q + rrname + a exceed max_key_bytes are written every
+ *     time (counted as bypassed): the cache's memory stays bounded.
+ *
+ * Memory per entry: sizeof(struct dedup_entry) (72 bytes) + a one-RR
+ * transaction record (about 200 bytes + the three strings) + index slot.
+ */
+#ifndef DNSTRAIL_CORRELATED_DEDUP_H
+#define DNSTRAIL_CORRELATED_DEDUP_H
+
+#include "records.h"
+#include "stats.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dedup_config {
+	uint64_t window_ns;
+	uint64_t max_entries;
+	uint32_t max_key_bytes;
+};
+
+struct dedup_stats {
+	uint64_t first_seen; /* written at once */
+	uint64_t hits; /* repeats only counted */
+	uint64_t flushed; /* re-written when their window closed */
+	uint64_t evicted; /* let go because the cache was full */
+	uint64_t bypassed; /* too long to cache: written every time */
+	uint64_t entries; /* gauge */
+	uint64_t memory_bytes; /* gauge */
+	uint64_t alloc_failures;
+};
+extern const struct stat_desc dedup_stat_desc[];
+extern const size_t dedup_stat_count;
+
+/* Writes a record the cache releases (a one-RR or no-RR REC_TXN). */
+typedef void (*dedup_write_fn)(void *ctx, const struct rec_txn *t, size_t len);
+
+struct dedup;
+struct dedup *dedup_new(const struct dedup_config *cfg, dedup_write_fn write, void *ctx);
+void dedup_free(struct dedup *d);
+
+/*
+ * A sighting of rr (NULL: the no-RR line) of transaction t, whose text area
+ * is text.  t->msg.n_rr is ignored.  Returns 1 when the record must be
+ * written now (first sighting, or not cacheable), 0 when it was counted.
+ */
+int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
+		   const struct rec_rr *rr);
+void dedup_expire(struct dedup *d, uint64_t now_ns);
+void dedup_flush(struct dedup *d);
+const struct dedup_stats *dedup_stats(struct dedup *d);
+
+#endif

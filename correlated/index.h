@@ -1,0 +1,41 @@
+/*
+ * index.h - an open-addressing hash index from a 64-bit key hash to an
+ * entry pointer, used by the pending-query table and the dedup cache.
+ *
+ * Linear probing over an array of (hash, entry) slots with the hashes
+ * stored, so most misses never touch an entry.  Deletion shifts the
+ * following run back (no tombstones), so lookups stay short however long
+ * the process runs.  The array doubles when the load passes 1/2; its size
+ * is bounded because its owner bounds the number of entries.
+ */
+#ifndef DNSTRAIL_CORRELATED_INDEX_H
+#define DNSTRAIL_CORRELATED_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct index_slot {
+	uint64_t hash;
+	void *entry; /* NULL: empty */
+};
+
+struct index {
+	struct index_slot *slots;
+	uint64_t mask;
+	uint64_t count;
+};
+
+int index_init(struct index *ix, uint64_t expected);
+void index_free(struct index *ix);
+/* Iterate candidates: start with *pos = UINT64_MAX; returns the next entry
+ * whose hash equals hash, or NULL.  The caller checks real equality. */
+void *index_next(const struct index *ix, uint64_t hash, uint64_t *pos);
+/* Returns -1 only when memory for growing the array is not available. */
+int index_insert(struct index *ix, uint64_t hash, void *entry);
+/* Remove the entry found at pos (from index_next). */
+void index_remove_at(struct index *ix, uint64_t pos);
+/* Remove this exact entry (found by its hash). */
+void index_remove(struct index *ix, uint64_t hash, const void *entry);
+size_t index_bytes(const struct index *ix);
+
+#endif
