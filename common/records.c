@@ -118,11 +118,24 @@ int msgb_add_rr(struct msg_builder *b, const struct rec_rr *rr)
 	return 0;
 }
 
-size_t msgb_finish(struct msg_builder *b)
+size_t msgb_size(const struct msg_builder *b)
 {
-	uint8_t *p = (uint8_t *)(b->m + 1);
+	return sizeof *b->m + (size_t)b->m->n_rr * sizeof(struct rec_rr) + b->m->text_len;
+}
+
+void msgb_write(const struct msg_builder *b, void *dst)
+{
+	uint8_t *p = dst;
 	size_t rr_bytes = (size_t)b->m->n_rr * sizeof(struct rec_rr);
+	if (p != (uint8_t *)b->m)
+		memcpy(p, b->m, sizeof *b->m);
+	p += sizeof *b->m;
 	memcpy(p, b->rr, rr_bytes);
 	memcpy(p + rr_bytes, b->text, b->m->text_len);
-	return sizeof *b->m + rr_bytes + b->m->text_len;
+}
+
+size_t msgb_finish(struct msg_builder *b)
+{
+	msgb_write(b, b->m);
+	return msgb_size(b);
 }

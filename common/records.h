@@ -202,7 +202,11 @@ void msgb_init(struct msg_builder *b, void *out, size_t cap, struct rec_rr *rr_s
 uint32_t msgb_text(struct msg_builder *b, const char *s, size_t n);
 /* Adds an RR whose name and data are already in the text area. */
 int msgb_add_rr(struct msg_builder *b, const struct rec_rr *rr);
+/* Size of the finished record. */
+size_t msgb_size(const struct msg_builder *b);
 /* Joins header, RRs and text in the output buffer; returns the record size. */
 size_t msgb_finish(struct msg_builder *b);
+/* The same, into dst (msgb_size bytes; e.g. a ring reservation). */
+void msgb_write(const struct msg_builder *b, void *dst);
 
 #endif

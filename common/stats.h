@@ -25,4 +25,7 @@ static inline uint64_t stat_value(const void *stats, const struct stat_desc *d)
 	return *(const uint64_t *)((const char *)stats + d->offset);
 }
 
+/* One log line "who: name=value ..." with the counters that are not zero. */
+void stats_log(const char *who, const void *st, const struct stat_desc *d, size_t n);
+
 #endif

@@ -140,24 +140,15 @@ static void publish(struct correlated *c)
 		ring_release(c->in.in[i].ring);
 }
 
-static void log_table(const char *what, const void *st, const struct stat_desc *d, size_t n)
-{
-	char line[1024];
-	size_t off = 0;
-	for (size_t i = 0; i < n && off < sizeof line; i++)
-		off += (size_t)snprintf(line + off, sizeof line - off, "%s%s=%" PRIu64, i ? " " : "",
-					d[i].name + strlen(what) + 1, stat_value(st, &d[i]));
-	log_info("%s: %s", what, line);
-}
 
 static void log_stats(struct correlated *c)
 {
-	log_table("correlated", &c->st, correlated_stat_desc,
+	stats_log("counters", &c->st, correlated_stat_desc,
 		  sizeof correlated_stat_desc / sizeof correlated_stat_desc[0]);
-	log_table("match", match_stats(c->match), match_stat_desc, match_stat_count);
+	stats_log("counters", match_stats(c->match), match_stat_desc, match_stat_count);
 	if (c->dedup)
-		log_table("dedup", dedup_stats(c->dedup), dedup_stat_desc, dedup_stat_count);
-	log_table("emit", &c->emit.st, emit_stat_desc, emit_stat_count);
+		stats_log("counters", dedup_stats(c->dedup), dedup_stat_desc, dedup_stat_count);
+	stats_log("counters", &c->emit.st, emit_stat_desc, emit_stat_count);
 }
 
 static int run(struct correlated *c)

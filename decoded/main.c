@@ -1,13 +1,306 @@
-/* dnstrail-decoded: placeholder until the stage lands. */
+/*
+ * dnstrail-decoded - frames in (cap.K), DNS messages out (dec.K).
+ *
+ * netdecode.c takes a frame down to complete DNS messages (link layer, IP,
+ * defragmentation, UDP, TCP reassembly); dns_parse.c turns each message
+ * into a record with every RR rendered as text, so the rendering cost is
+ * paid here, where it scales with the number of decoders.
+ *
+ * Ticks from capd are forwarded after everything derived from the frames
+ * before them, and expire fragment and TCP state on packet time.
+ * Durability: the input tail is released only after the messages derived
+ * from it are published.  At the end of the input, or on SIGTERM/SIGINT,
+ * the decoder finishes what it holds, marks dec.K EOF and exits 0.
+ */
+#include "dns_parse.h"
 #include "log.h"
+#include "netdecode.h"
 #include "opt.h"
+#include "priv.h"
+#include "records.h"
+#include "ring.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define PUBLISH_EVERY 64
+#define MAX_RRS 65535u /* a message cannot hold more */
+#define TEXT_STAGE (4u << 20) /* rendered text of one message: 64 KiB of wire at most x ~20 */
+
+struct decoded_stats {
+	uint64_t records_in;
+	uint64_t bad_records; /* not frames or ticks, or failed validation */
+	uint64_t messages_out;
+	uint64_t messages_rejected; /* dns_parse found nothing usable */
+	uint64_t messages_oversize; /* larger than the output ring's record limit */
+};
+
+static const struct stat_desc decoded_stat_desc[] = {
+	STAT_DESC(struct decoded_stats, records_in, "decoded.records_in", "records read from the capture ring"),
+	STAT_DESC(struct decoded_stats, bad_records, "decoded.bad_records", "records that failed validation"),
+	STAT_DESC(struct decoded_stats, messages_out, "decoded.messages_out", "DNS message records written"),
+	STAT_DESC(struct decoded_stats, messages_rejected, "decoded.messages_rejected",
+		  "payloads on DNS ports that were not usable DNS messages"),
+	STAT_DESC(struct decoded_stats, messages_oversize, "decoded.messages_oversize",
+		  "messages too large for the output ring's record limit (enlarge --ring-size)"),
+};
+
+struct decoded {
+	struct ring *in, *out;
+	struct netdecode *nd;
+	struct dns_parse_stats parse;
+	struct decoded_stats st;
+	/* Scratch for building one message record. */
+	struct rec_msg hdr;
+	struct rec_rr *rr_stage;
+	char *text_stage;
+};
+
+static volatile sig_atomic_t stop, dump_stats;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	dump_stats = 1;
+}
+
+static void on_message(void *ctx, const struct pkt_meta *pm, const uint8_t *dns, size_t len)
+{
+	struct decoded *d = ctx;
+	struct msg_builder b;
+	msgb_init(&b, &d->hdr, ring_max_record(d->out), d->rr_stage, MAX_RRS, d->text_stage,
+		  TEXT_STAGE);
+	if (dns_parse(dns, len, &b, &d->parse) == DNS_PARSE_REJECT) {
+		d->st.messages_rejected++;
+		return;
+	}
+	struct rec_msg *m = b.m;
+	m->ts_ns = pm->ts_ns;
+	memcpy(m->src, pm->src, sizeof m->src);
+	memcpy(m->dst, pm->dst, sizeof m->dst);
+	m->sport = pm->sport;
+	m->dport = pm->dport;
+	m->ip_version = pm->ip_version;
+	m->transport = pm->transport;
+	if (pm->has_vlan) {
+		m->flags |= MSG_F_VLAN;
+		m->vlan = pm->vlan;
+	}
+	size_t size = msgb_size(&b);
+	void *p = ring_reserve(d->out, (uint32_t)size);
+	if (!p) {
+		d->st.messages_oversize += size > ring_max_record(d->out);
+		return;
+	}
+	msgb_write(&b, p);
+	ring_commit(d->out, REC_MSG, (uint32_t)size);
+	d->st.messages_out++;
+}
+
+static void forward_tick(struct decoded *d, uint64_t ts)
+{
+	netdecode_expire(d->nd, ts);
+	struct rec_tick *t = ring_reserve(d->out, sizeof *t);
+	if (t) {
+		t->ts_ns = ts;
+		ring_commit(d->out, REC_TICK, sizeof *t);
+	}
+}
+
+static void publish(struct decoded *d)
+{
+	ring_publish(d->out);
+	ring_release(d->in);
+}
+
+
+static void log_stats(struct decoded *d)
+{
+	stats_log(ring_path(d->in), &d->st, decoded_stat_desc,
+		  sizeof decoded_stat_desc / sizeof decoded_stat_desc[0]);
+	stats_log(ring_path(d->in), netdecode_stats(d->nd), netdecode_stat_desc, netdecode_stat_count);
+	stats_log(ring_path(d->in), &d->parse, dns_parse_stat_desc, dns_parse_stat_count);
+}
+
+static int run(struct decoded *d)
+{
+	uint64_t since_publish = 0;
+	while (!stop) {
+		struct ring_view v;
+		if (!ring_peek(d->in, &v)) {
+			if (ring_error(d->in)) {
+				log_warn("%s", ring_error(d->in));
+				return EXIT_CORRUPT;
+			}
+			publish(d);
+			since_publish = 0;
+			if (ring_drained(d->in))
+				return 0;
+			ring_wait_data(d->in, 100);
+			ring_producer_heartbeat(d->out);
+			if (dump_stats) {
+				dump_stats = 0;
+				log_stats(d);
+			}
+			continue;
+		}
+		d->st.records_in++;
+		const char *why;
+		if (v.type == REC_FRAME && rec_frame_check(v.data, v.len, &why) == 0) {
+			const struct rec_frame *f = v.data;
+			netdecode_frame(d->nd, f->dlt, f->ts_ns, (const uint8_t *)(f + 1),
+					v.len - sizeof *f, f->wire_len);
+		} else if (v.type == REC_TICK && v.len >= sizeof(struct rec_tick)) {
+			forward_tick(d, ((const struct rec_tick *)v.data)->ts_ns);
+		} else {
+			d->st.bad_records++;
+		}
+		ring_next(d->in);
+		if (++since_publish >= PUBLISH_EVERY) {
+			publish(d);
+			since_publish = 0;
+		}
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dnstrail-decoded [options]\n"
+		"  --in NAME              input ring of frames (default cap.0)\n"
+		"  --out NAME             output ring of messages (default dec.0)\n"
+		"  --run-dir DIR          where ring names live (default %s)\n"
+		"  --ring-size BYTES      size of a ring this stage creates (default 64M)\n"
+		"  --ports LIST           DNS ports, UDP and TCP (default 53)\n"
+		"  --frag-mem BYTES       bytes held in incomplete IP datagrams (default 64M)\n"
+		"  --frag-timeout SEC     give up an incomplete datagram after (default 30)\n"
+		"  --tcp-mem BYTES        bytes buffered in TCP streams (default 256M)\n"
+		"  --tcp-flows N          TCP connections tracked (default 100000)\n"
+		"  --tcp-flow-bytes BYTES bytes buffered per direction of a connection (default 256K)\n"
+		"  --tcp-idle SEC         forget a connection idle this long (default 60)\n"
+		"  --user USER            drop to USER when started as root\n"
+		"  --allow-root           run as root without --user\n"
+		"  --version, --help\n",
+		DNSTRAIL_RUN_DIR);
+}
 
 int main(int argc, char **argv)
 {
 	log_init("dnstrail-decoded");
-	if (argc > 1 && strcmp(argv[1], "--version") == 0)
-		opt_version();
-	die(1, "not implemented yet");
+	const char *run_dir = DNSTRAIL_RUN_DIR, *in_name = "cap.0", *out_name = "dec.0", *user = NULL;
+	uint64_t ring_size = 64u << 20;
+	int allow_root = 0;
+	struct netdecode_limits lim;
+	netdecode_default_limits(&lim);
+	enum { O_IN = 256, O_OUT, O_RUNDIR, O_RINGSIZE, O_PORTS, O_FRAGMEM, O_FRAGTIME, O_TCPMEM,
+	       O_TCPFLOWS, O_TCPFLOWBYTES, O_TCPIDLE, O_USER, O_ALLOWROOT, O_VERSION, O_HELP };
+	static const struct option lo[] = {
+		{ "in", 1, 0, O_IN }, { "out", 1, 0, O_OUT }, { "run-dir", 1, 0, O_RUNDIR },
+		{ "ring-size", 1, 0, O_RINGSIZE }, { "ports", 1, 0, O_PORTS },
+		{ "frag-mem", 1, 0, O_FRAGMEM }, { "frag-timeout", 1, 0, O_FRAGTIME },
+		{ "tcp-mem", 1, 0, O_TCPMEM }, { "tcp-flows", 1, 0, O_TCPFLOWS },
+		{ "tcp-flow-bytes", 1, 0, O_TCPFLOWBYTES }, { "tcp-idle", 1, 0, O_TCPIDLE },
+		{ "user", 1, 0, O_USER }, { "allow-root", 0, 0, O_ALLOWROOT },
+		{ "version", 0, 0, O_VERSION }, { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
+	};
+	int ch;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
+		switch (ch) {
+		case O_IN: in_name = optarg; break;
+		case O_OUT: out_name = optarg; break;
+		case O_RUNDIR: run_dir = optarg; break;
+		case O_RINGSIZE:
+			if (opt_size(optarg, RING_MIN_CAPACITY, RING_MAX_CAPACITY, &ring_size) < 0 ||
+			    (ring_size & (ring_size - 1)))
+				opt_fail("--ring-size", optarg, "a power of two from 64K to 64G");
+			break;
+		case O_PORTS:
+			if (opt_ports(optarg, lim.ports, 16) < 0)
+				opt_fail("--ports", optarg, "a comma-separated list of at most 15 ports 1-65535");
+			break;
+		case O_FRAGMEM:
+			if (opt_size(optarg, 65536, 1ull << 36, &lim.frag_mem_max) < 0)
+				opt_fail("--frag-mem", optarg, "a size from 64K to 64G");
+			break;
+		case O_FRAGTIME:
+			if (opt_seconds_ns(optarg, 1000000ull, 3600000000000ull, &lim.frag_timeout_ns) < 0)
+				opt_fail("--frag-timeout", optarg, "seconds from 0.001 to 3600");
+			break;
+		case O_TCPMEM:
+			if (opt_size(optarg, 65536, 1ull << 36, &lim.tcp_mem_max) < 0)
+				opt_fail("--tcp-mem", optarg, "a size from 64K to 64G");
+			break;
+		case O_TCPFLOWS:
+			if (opt_u64(optarg, 1, 100000000ull, &lim.tcp_flow_max) < 0)
+				opt_fail("--tcp-flows", optarg, "a number from 1 to 100000000");
+			break;
+		case O_TCPFLOWBYTES:
+			if (opt_size(optarg, 65538, 1ull << 30, &lim.tcp_flow_bytes_max) < 0)
+				opt_fail("--tcp-flow-bytes", optarg, "a size from 65538 (one message) to 1G");
+			break;
+		case O_TCPIDLE:
+			if (opt_seconds_ns(optarg, 1000000ull, 86400000000000ull, &lim.tcp_idle_ns) < 0)
+				opt_fail("--tcp-idle", optarg, "seconds from 0.001 to 86400");
+			break;
+		case O_USER: user = optarg; break;
+		case O_ALLOWROOT: allow_root = 1; break;
+		case O_VERSION: opt_version();
+		case O_HELP: usage(stdout); return 0;
+		case ':': die(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
+		default: die(EXIT_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die(EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+	priv_settle(user, allow_root);
+
+	static struct decoded d; /* one per process */
+	char path[512], err[600];
+	struct ring_create ic = { .capacity = ring_size, .kind = RING_KIND_FRAMES };
+	d.in = ring_attach(opt_ring_path(run_dir, in_name, path, sizeof path), RING_CONSUMER,
+			   RING_KIND_FRAMES, &ic, err, sizeof err);
+	if (!d.in)
+		die(errno == EINVAL ? EXIT_CORRUPT : 1, "%s", err);
+	struct ring_create oc = { .capacity = ring_size, .kind = RING_KIND_MESSAGES };
+	d.out = ring_attach(opt_ring_path(run_dir, out_name, path, sizeof path), RING_PRODUCER,
+			    RING_KIND_MESSAGES, &oc, err, sizeof err);
+	if (!d.out)
+		die(errno == EINVAL ? EXIT_CORRUPT : 1, "%s", err);
+	ring_set_stop_flag(d.in, &stop);
+	d.rr_stage = malloc(MAX_RRS * sizeof *d.rr_stage);
+	d.text_stage = malloc(TEXT_STAGE);
+	d.nd = netdecode_new(&lim, on_message, &d);
+	if (!d.rr_stage || !d.text_stage || !d.nd)
+		die(1, "out of memory at start-up");
+
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+
+	int code = run(&d);
+	netdecode_finish(d.nd);
+	publish(&d);
+	ring_set_eof(d.out);
+	log_stats(&d);
+	ring_detach(d.in);
+	ring_detach(d.out);
+	netdecode_free(d.nd);
+	free(d.rr_stage);
+	free(d.text_stage);
+	return code;
 }
