@@ -29,6 +29,8 @@
 
 #define DNS_HEADER_LEN 12
 #define DNS_TYPE_OPT 41
+#define DNS_CLASS_NONE 254
+#define DNS_CLASS_ANY 255
 /* Longest presentation text of one RR (owner name and rdata together); an
  * RR whose text is longer is left out like one that does not fit the record
  * (MSG_F_TEXT_CUT).  Lives on the stack of dns_parse. */
@@ -206,11 +208,17 @@ static void parse_opt(struct parser *p, uint16_t rclass, uint32_t ttl, const str
 
 /* Renders one RR's rdata after the owner text already in o; falls back to
  * RFC 3597 when the rdata does not match its type. */
-static void render_rdata(struct parser *p, uint16_t type, const struct wire *rdata,
+static void render_rdata(struct parser *p, const struct rec_rr *rr, const struct wire *rdata,
 			 struct out *o)
 {
 	char *mark = o->p;
-	if (dns_rdata_text(type, &p->msg, rdata, o) == 0 || o->full)
+	/* UPDATE prerequisites and deletes (RFC 2136 2.4, 2.5) carry no rdata in
+	 * class ANY or NONE whatever the type: not an rdata fault */
+	if (!wire_avail(rdata) && (rr->rclass == DNS_CLASS_NONE || rr->rclass == DNS_CLASS_ANY)) {
+		dns_rdata_generic(rdata, o);
+		return;
+	}
+	if (dns_rdata_text(rr->type, &p->msg, rdata, o) == 0 || o->full)
 		return;
 	o->p = mark;
 	dns_rdata_generic(rdata, o);
@@ -247,7 +255,7 @@ static uint8_t parse_rr(struct parser *p, uint8_t section)
 	}
 	if (p->cut)
 		return 0;
-	render_rdata(p, rr.type, &rdata, &o);
+	render_rdata(p, &rr, &rdata, &o);
 	uint32_t off = o.full ? UINT32_MAX : msgb_text(p->b, p->text, out_len(&o));
 	if (off == UINT32_MAX) {
 		p->b->m->flags |= MSG_F_TEXT_CUT;

@@ -51,8 +51,9 @@ static uint16_t be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* The UDP datagram inside an IP packet, or NULL. */
-static const uint8_t *udp_of(const struct net_l3 *l3, size_t *len)
+/* The UDP datagram inside an IP packet, or NULL (*fragment set when it is
+ * because the packet is an IP fragment). */
+static const uint8_t *udp_of(const struct net_l3 *l3, size_t *len, int *fragment)
 {
 	const uint8_t *ip = l3->ip;
 	size_t n = l3->len;
@@ -62,13 +63,17 @@ static const uint8_t *udp_of(const struct net_l3 *l3, size_t *len)
 		size_t ihl = (size_t)(ip[0] & 15) * 4, total = be16(ip + 2);
 		if (ihl < 20 || total < ihl || n < ihl || ip[9] != 17)
 			return NULL;
-		if ((be16(ip + 6) & 0x3fff) != 0) /* MF or an offset: a fragment */
+		if ((be16(ip + 6) & 0x3fff) != 0) { /* MF or an offset: a fragment */
+			*fragment = 1;
 			return NULL;
+		}
 		if (total < n)
 			n = total;
 		*len = n - ihl;
 		return ip + ihl;
 	}
+	if (n >= 40 && ip[6] == 44)
+		*fragment = 1;
 	if (n < 40 || ip[0] >> 4 != 6 || ip[6] != 17)
 		return NULL;
 	size_t payload = be16(ip + 4);
@@ -203,8 +208,14 @@ int main(int argc, char **argv)
 		struct net_l3 l3;
 		size_t udp_len;
 		const uint8_t *udp;
-		if (netwalk_frame(dlt, frame, h->caplen, &l3) != NW_OK || !(udp = udp_of(&l3, &udp_len)))
+		int fragment = 0;
+		if (netwalk_frame(dlt, frame, h->caplen, &l3) != NW_OK)
 			continue;
+		if (!(udp = udp_of(&l3, &udp_len, &fragment))) {
+			if (fragment)
+				printf("{\"frame\":%lu,\"skipped\":\"fragment\"}\n", n);
+			continue;
+		}
 		if (udp_len < 8 || !dns_port(&d, be16(udp), be16(udp + 2)))
 			continue;
 		size_t dns_len = be16(udp + 4) >= 8 ? be16(udp + 4) - 8u : 0;
