@@ -3,9 +3,11 @@
  * capture and print one JSON object per message (json-c), for the tshark
  * oracle (tests/oracle/) and for looking at the parser's output by hand.
  *
- *   dns_dump [-p PORTS] [-c RECORD_BYTES] FILE.pcap
+ *   dns_dump [-p PORTS] [-c RECORD_BYTES] [-s DIR] FILE.pcap
  *     -p  comma-separated UDP ports taken as DNS (default 53)
  *     -c  size limit of the rec_msg record given to the parser (default 1 MiB)
+ *     -s  also save each DNS payload as DIR/<FNV-1a hash of its bytes>
+ *         (fuzz seeds: identical payloads land in one file)
  *
  * Deliberately simple, and not the decoder of the pipeline: UDP over IPv4 or
  * IPv6 only, no IP fragments (non-first and first fragments are skipped), no
@@ -32,6 +34,7 @@ struct dump {
 	uint16_t ports[MAX_PORTS];
 	int n_ports;
 	size_t record_bytes;
+	const char *save_dir;
 	void *out;
 	struct rec_rr *rr_stage;
 	char *text_stage;
@@ -155,6 +158,20 @@ static void print_message(struct dump *d, unsigned long frame, const uint8_t *dn
 	json_object_put(o);
 }
 
+static void save_payload(const char *dir, const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%016llx", dir, (unsigned long long)h);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, n, f) != n)
+		fprintf(stderr, "dns_dump: cannot write %s\n", path);
+	if (f)
+		fclose(f);
+}
+
 static int parse_ports(struct dump *d, const char *s)
 {
 	d->n_ports = 0;
@@ -178,13 +195,17 @@ int main(int argc, char **argv)
 	for (; i < argc - 1 && argv[i][0] == '-'; i += 2) {
 		if (!strcmp(argv[i], "-p") && parse_ports(&d, argv[i + 1]) == 0)
 			continue;
+		if (!strcmp(argv[i], "-s")) {
+			d.save_dir = argv[i + 1];
+			continue;
+		}
 		if (!strcmp(argv[i], "-c") && (d.record_bytes = strtoul(argv[i + 1], NULL, 10)) >=
 						      sizeof(struct rec_msg))
 			continue;
 		break;
 	}
 	if (i != argc - 1) {
-		fprintf(stderr, "usage: dns_dump [-p PORTS] [-c RECORD_BYTES] FILE.pcap\n");
+		fprintf(stderr, "usage: dns_dump [-p PORTS] [-c RECORD_BYTES] [-s DIR] FILE.pcap\n");
 		return 2;
 	}
 	char errbuf[PCAP_ERRBUF_SIZE];
@@ -221,6 +242,8 @@ int main(int argc, char **argv)
 		size_t dns_len = be16(udp + 4) >= 8 ? be16(udp + 4) - 8u : 0;
 		if (dns_len > udp_len - 8)
 			dns_len = udp_len - 8;
+		if (d.save_dir)
+			save_payload(d.save_dir, udp + 8, dns_len);
 		print_message(&d, n, udp + 8, dns_len);
 	}
 	if (rc == PCAP_ERROR)
