@@ -234,9 +234,9 @@ static uint8_t parse_rr(struct parser *p, uint8_t section)
 	struct rec_rr rr = { .count = 1, .section = section };
 	struct out o = out_init(p->text, DNS_RR_TEXT_MAX);
 	struct dns_name_ref ref;
-	int slot = p->cut ? -1 : cached_pointer(p);
+	int slot = cached_pointer(p);
 	if (slot < 0) {
-		uint8_t err = read_name(p, p->cut ? NULL : &o, &ref);
+		uint8_t err = read_name(p, &o, &ref);
 		if (err)
 			return err;
 	}
@@ -253,9 +253,11 @@ static uint8_t parse_rr(struct parser *p, uint8_t section)
 		parse_opt(p, rr.rclass, rr.ttl, &rdata);
 		return 0;
 	}
+	/* rendered even when it cannot be kept: rdata faults are counted alike
+	 * whatever the record's size */
+	render_rdata(p, &rr, &rdata, &o);
 	if (p->cut)
 		return 0;
-	render_rdata(p, &rr, &rdata, &o);
 	uint32_t off = o.full ? UINT32_MAX : msgb_text(p->b, p->text, out_len(&o));
 	if (off == UINT32_MAX) {
 		p->b->m->flags |= MSG_F_TEXT_CUT;
