@@ -1,0 +1,134 @@
+/*
+ * dns_name.c - name decompression and presentation (dns_name.h).
+ *
+ * Compression pointers and loops.  A pointer that points strictly before the
+ * start of the label run containing it (the name's start, or the previous
+ * pointer's target) is what every compressor writes and can never loop: the
+ * run starts strictly decrease.  Any other pointer - forward, or back into the
+ * name being read - is not refused: tshark follows them, and the only capture
+ * of the corpus that has one (suricata_dns-forward-pointer.pcap, a client
+ * query whose first question is a pointer to the second) is read by tshark
+ * and by Suricata as codemonkey.net, so a sensor that refused it would lose a
+ * real query.  Such pointers are remembered instead, and one that is taken a
+ * second time is a loop (DNS_NAME_LOOP).  Whatever the pointers, the number
+ * of hops per name is bounded by DNS_POINTER_HOPS_MAX and the name by 255
+ * wire bytes, so the work per name is bounded by a constant.
+ * (tcpdump_dns_fwdptr.pcap, despite its name, has no name that decodes either
+ * way: tshark shows "<Name too long>" for all of it.)
+ */
+#include "dns_name.h"
+
+/* 0: copy, 1: escape as \c, 2: escape as \DDD (dig's escaping, see BIND's
+ * dns_name_totext). */
+static const uint8_t label_escape[256] = {
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 0, 1, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+	1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+void dns_label_text(struct out *o, const uint8_t *s, size_t n)
+{
+	if (n > SIZE_MAX / 4 || !out_room(o, 4 * n))
+		return;
+	char *p = o->p;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = s[i];
+		switch (label_escape[c]) {
+		case 0:
+			*p++ = (char)c;
+			break;
+		case 1:
+			*p++ = '\\';
+			*p++ = (char)c;
+			break;
+		default:
+			*p++ = '\\';
+			*p++ = (char)('0' + c / 100);
+			*p++ = (char)('0' + c / 10 % 10);
+			*p++ = (char)('0' + c % 10);
+			break;
+		}
+	}
+	o->p = p;
+}
+
+static enum dns_name_status fail(struct wire *cur, enum dns_name_status why)
+{
+	cur->err = WIRE_ERANGE;
+	return why;
+}
+
+enum dns_name_status dns_name_read(const struct wire *msg, struct wire *cur, struct out *o,
+				   struct dns_name_ref *ref)
+{
+	struct wire jump; /* reads after the first pointer: the whole message */
+	struct wire *w = cur;
+	size_t run_start = wire_offset(cur);
+	uint16_t suspicious[DNS_POINTER_HOPS_MAX]; /* targets of non-backward pointers */
+	unsigned n_suspicious = 0, hops = 0;
+	size_t wire_len = 1; /* the root's length byte */
+	int labels = 0, keyed = 0;
+
+	for (;;) {
+		size_t at = wire_offset(w);
+		uint8_t c = wire_u8(w);
+		if (w->err)
+			return fail(cur, w == cur ? DNS_NAME_TRUNCATED : DNS_NAME_BAD);
+		if (c == 0) {
+			if (!keyed && ref)
+				ref->key = (uint32_t)at;
+			break;
+		}
+		if ((c & 0xc0) == 0xc0) {
+			uint8_t lo = wire_u8(w);
+			if (w->err)
+				return fail(cur, w == cur ? DNS_NAME_TRUNCATED : DNS_NAME_BAD);
+			uint16_t target = (uint16_t)((c & 0x3f) << 8 | lo);
+			if (target >= wire_size(msg))
+				return fail(cur, DNS_NAME_BAD);
+			if (++hops > DNS_POINTER_HOPS_MAX)
+				return fail(cur, DNS_NAME_LOOP);
+			if (target >= run_start) {
+				for (unsigned i = 0; i < n_suspicious; i++)
+					if (suspicious[i] == target)
+						return fail(cur, DNS_NAME_LOOP);
+				suspicious[n_suspicious++] = target; /* n_suspicious <= hops */
+			}
+			if (w == cur) {
+				jump = *msg;
+				w = &jump;
+			}
+			wire_seek(w, target);
+			run_start = target;
+			continue;
+		}
+		if (c & 0xc0) /* 0x40 extended (RFC 6891 9), 0x80 reserved */
+			return fail(cur, DNS_NAME_BAD);
+		if (!keyed && ref) {
+			ref->key = (uint32_t)at;
+			keyed = 1;
+		}
+		wire_len += (size_t)c + 1;
+		if (wire_len > DNS_NAME_WIRE_MAX)
+			return fail(cur, DNS_NAME_BAD);
+		const uint8_t *label = wire_bytes(w, c);
+		if (!label)
+			return fail(cur, w == cur ? DNS_NAME_TRUNCATED : DNS_NAME_BAD);
+		if (o) {
+			if (labels)
+				out_char(o, '.');
+			dns_label_text(o, label, c);
+		}
+		labels++;
+	}
+	if (o && !labels)
+		out_char(o, '.');
+	if (ref)
+		ref->hops = hops;
+	return DNS_NAME_OK;
+}
