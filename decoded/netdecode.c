@@ -121,6 +121,10 @@ static void udp_input(struct netdecode *nd, struct l4_pkt *pk)
 		nd->st.udp_bad++;
 		return;
 	}
+	/* Cut by the capture: worth passing on only if it still says which
+	 * message it is (ID and flags), as tshark does. */
+	if (dns.n < n && dns.n < 4)
+		return;
 	pk->meta.sport = sport;
 	pk->meta.dport = dport;
 	pk->meta.transport = IPPROTO_NUM_UDP;
@@ -236,6 +240,16 @@ static void frag_done(struct netdecode *nd, struct l4_pkt *pk, const struct frag
 	l4_input(nd, pk);
 }
 
+/* A fragment the capture cut short can never complete its datagram.  If
+ * it is the first one of a UDP datagram, its captured part is used like
+ * that of any snaplen-cut datagram: the DNS header and question are there. */
+static void cut_fragment(struct netdecode *nd, struct l4_pkt *pk, uint32_t frag_off)
+{
+	nd->st.frag_fragments++;
+	if (frag_off == 0 && pk->proto == IPPROTO_NUM_UDP)
+		udp_input(nd, pk);
+}
+
 static void ip4_input(struct netdecode *nd, struct span ip, struct l4_pkt *pk)
 {
 	uint8_t vihl, proto;
@@ -284,8 +298,7 @@ static void ip4_input(struct netdecode *nd, struct span ip, struct l4_pkt *pk)
 		return;
 	}
 	if (pk->truncated) {
-		/* A fragment missing bytes can never complete its datagram. */
-		nd->st.frag_fragments++;
+		cut_fragment(nd, pk, frag_off);
 		return;
 	}
 	struct frag_in in;
@@ -367,7 +380,10 @@ static void ip6_input(struct netdecode *nd, struct span ip, struct l4_pkt *pk)
 		return;
 	}
 	if (pk->truncated) {
-		nd->st.frag_fragments++;
+		int p = frag_off ? -1 : ip6_walk(fnext, &payload);
+		pk->proto = p < 0 ? 0 : (uint8_t)p;
+		pk->data = payload;
+		cut_fragment(nd, pk, frag_off);
 		return;
 	}
 	struct frag_in in;
