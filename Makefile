@@ -78,17 +78,17 @@ TEST_LINK = $(STAGE_LIBS) $(B)/libcommon.a $(CHECK_LIBS) $(LIBS_all)
 $(B)/tests/%: tests/unit/%.c $(STAGE_LIBS) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -o $@ $< $(TEST_LINK)
+	$(Q)$(CC) $(CPPFLAGS) -I. -Itests -Itests/unit $(ALL_CFLAGS) -o $@ $< $(TEST_LINK)
 $(B)/tests/%: tests/helpers/%.c $(STAGE_LIBS) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  HELPER  $@")
-	$(Q)$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -o $@ $< $(TEST_LINK)
+	$(Q)$(CC) $(CPPFLAGS) -I. -Itests -Itests/unit $(ALL_CFLAGS) -o $@ $< $(TEST_LINK)
 # Fuzz harnesses also build with gcc and a file-replay main, so make check can
 # replay the regression inputs without clang.
 $(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(STAGE_LIBS) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  REPLAY  $@")
-	$(Q)$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(TEST_LINK)
+	$(Q)$(CC) $(CPPFLAGS) -I. -Itests -Itests/unit $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(TEST_LINK)
 
 deps:
 	@bash scripts/deps.sh
@@ -119,7 +119,7 @@ FUZZ_SRCS := $(foreach s,common $(STAGES),$(filter-out $(s)/main.c,$(wildcard $(
 fuzz-build: $(addprefix $(B)/fuzz/,$(FUZZERS))
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) -Itests $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(LIBS_all)
+	clang $(CPPFLAGS) -I. -Itests -Itests/unit $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(LIBS_all)
 fuzz: deps fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) B=$(B) bash tests/fuzz/run.sh $(FUZZERS)
 
