@@ -1,0 +1,295 @@
+/*
+ * jsonw.c - JSON strings, integers, addresses and timestamps (jsonw.h).
+ *
+ * The hot path is jw_str on short, clean ASCII names: it moves 8 bytes at a
+ * time while a word holds nothing that needs escaping and falls back to one
+ * byte at a time only around a byte that does.  Nothing here calls snprintf.
+ */
+#include "jsonw.h"
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static const char digits2[200] = "00010203040506070809101112131415161718192021222324"
+				 "25262728293031323334353637383940414243444546474849"
+				 "50515253545556575859606162636465666768697071727374"
+				 "75767778798081828384858687888990919293949596979899";
+static const char hexd[16] = "0123456789abcdef";
+
+/* Whether any byte of w needs more than a copy: below 0x20, '"', '\\', or
+ * 0x80 and above.  Each test is exact for "some byte matches" (the classic
+ * has-zero-byte and has-less-than tricks). */
+static inline int word_needs_care(uint64_t w)
+{
+	uint64_t lt20 = (w - ONES * 0x20) & ~w;
+	uint64_t q = w ^ (ONES * '"');
+	uint64_t bs = w ^ (ONES * '\\');
+	uint64_t zq = (q - ONES) & ~q;
+	uint64_t zb = (bs - ONES) & ~bs;
+	return ((lt20 | zq | zb | w) & HIGHS) != 0;
+}
+
+size_t jw_utf8_len(const uint8_t *s, const uint8_t *end)
+{
+	size_t left = (size_t)(end - s);
+	uint8_t c = s[0];
+	if (c < 0x80)
+		return 1;
+	/* Second-byte range depends on the lead byte: this is what rules out
+	 * overlongs (E0, F0), surrogates (ED) and code points past U+10FFFF
+	 * (F4). */
+	uint8_t lo = 0x80, hi = 0xbf;
+	size_t n;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (left < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+static inline char *esc_u00(char *p, uint8_t c)
+{
+	p[0] = '\\';
+	p[1] = 'u';
+	p[2] = '0';
+	p[3] = '0';
+	p[4] = hexd[c >> 4];
+	p[5] = hexd[c & 15];
+	return p + 6;
+}
+
+char *jw_str_body(char *p, const char *s, size_t n)
+{
+	const uint8_t *u = (const uint8_t *)s, *end = u + n;
+	while (u < end) {
+		/* Copy clean words whole; names are mostly clean. */
+		while (end - u >= 8) {
+			uint64_t w;
+			memcpy(&w, u, 8);
+			if (word_needs_care(w))
+				break;
+			memcpy(p, &w, 8);
+			p += 8;
+			u += 8;
+		}
+		if (u == end)
+			break;
+		uint8_t c = *u;
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			*p++ = (char)c;
+			u++;
+			continue;
+		}
+		if (c < 0x80) {
+			*p++ = '\\';
+			switch (c) {
+			case '"': *p++ = '"'; break;
+			case '\\': *p++ = '\\'; break;
+			case '\b': *p++ = 'b'; break;
+			case '\f': *p++ = 'f'; break;
+			case '\n': *p++ = 'n'; break;
+			case '\r': *p++ = 'r'; break;
+			case '\t': *p++ = 't'; break;
+			default: p = esc_u00(p - 1, c); break;
+			}
+			u++;
+			continue;
+		}
+		size_t len = jw_utf8_len(u, end);
+		if (len) {
+			memcpy(p, u, len);
+			p += len;
+			u += len;
+		} else {
+			p = esc_u00(p, c);
+			u++;
+		}
+	}
+	return p;
+}
+
+char *jw_str(char *p, const char *s, size_t n)
+{
+	*p++ = '"';
+	p = jw_str_body(p, s, n);
+	*p++ = '"';
+	return p;
+}
+
+char *jw_u64(char *p, uint64_t v)
+{
+	char tmp[JW_U64_MAX];
+	char *t = tmp + sizeof tmp;
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		t -= 2;
+		memcpy(t, digits2 + 2 * r, 2);
+	}
+	if (v >= 10) {
+		t -= 2;
+		memcpy(t, digits2 + 2 * v, 2);
+	} else {
+		*--t = (char)('0' + v);
+	}
+	size_t n = (size_t)(tmp + sizeof tmp - t);
+	memcpy(p, t, n);
+	return p + n;
+}
+
+static inline char *octet(char *p, unsigned v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		memcpy(p, digits2 + 2 * v, 2);
+		return p + 2;
+	}
+	if (v >= 10) {
+		memcpy(p, digits2 + 2 * v, 2);
+		return p + 2;
+	}
+	*p++ = (char)('0' + v);
+	return p;
+}
+
+char *jw_ipv4(char *p, const uint8_t a[4])
+{
+	p = octet(p, a[0]);
+	*p++ = '.';
+	p = octet(p, a[1]);
+	*p++ = '.';
+	p = octet(p, a[2]);
+	*p++ = '.';
+	return octet(p, a[3]);
+}
+
+static inline char *hex16(char *p, unsigned w)
+{
+	/* No leading zeros (RFC 5952 4.1). */
+	int shift = 12;
+	while (shift > 0 && !((w >> shift) & 15))
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		*p++ = hexd[(w >> shift) & 15];
+	return p;
+}
+
+char *jw_ipv6(char *p, const uint8_t a[16])
+{
+	unsigned w[8];
+	for (int i = 0; i < 8; i++)
+		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+	/* Longest run of zero groups; a later run must be strictly longer to
+	 * win, so the first one is kept on a tie (RFC 5952 4.2.3). */
+	int best = -1, best_len = 0;
+	for (int i = 0; i < 8;) {
+		if (w[i]) {
+			i++;
+			continue;
+		}
+		int j = i;
+		while (j < 8 && !w[j])
+			j++;
+		if (j - i > best_len) {
+			best = i;
+			best_len = j - i;
+		}
+		i = j;
+	}
+	if (best_len < 2) /* a single zero group is not compressed (4.2.2) */
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				*p++ = ':';
+			continue;
+		}
+		if (i)
+			*p++ = ':';
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+			return jw_ipv4(p, a + 12); /* ::a.b.c.d and ::ffff:a.b.c.d */
+		p = hex16(p, w[i]);
+	}
+	if (best >= 0 && best + best_len == 8)
+		*p++ = ':';
+	return p;
+}
+
+void jw_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+	/* Count in 400-year eras starting on 0000-03-01, so that the leap day
+	 * is the last day of a year and months have a fixed pattern. */
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097; /* [0, 146096] */
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* [0, 365] */
+	int64_t mp = (5 * doy + 2) / 153; /* [0, 11], March = 0 */
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static void fill_second(struct jw_tscache *c, int64_t sec)
+{
+	int64_t days = sec / 86400, rem = sec % 86400;
+	int64_t y;
+	unsigned mo, d;
+	jw_civil_from_days(days, &y, &mo, &d);
+	char *t = c->text;
+	unsigned yy = (unsigned)y; /* ts_ns is unsigned: 1970 <= y <= 2554 */
+	memcpy(t, digits2 + 2 * (yy / 100), 2);
+	memcpy(t + 2, digits2 + 2 * (yy % 100), 2);
+	t[4] = '-';
+	memcpy(t + 5, digits2 + 2 * mo, 2);
+	t[7] = '-';
+	memcpy(t + 8, digits2 + 2 * d, 2);
+	t[10] = 'T';
+	memcpy(t + 11, digits2 + 2 * (rem / 3600), 2);
+	t[13] = ':';
+	memcpy(t + 14, digits2 + 2 * (rem / 60 % 60), 2);
+	t[16] = ':';
+	memcpy(t + 17, digits2 + 2 * (rem % 60), 2);
+	t[19] = 0;
+	c->sec = sec;
+}
+
+char *jw_rfc3339(char *p, struct jw_tscache *c, uint64_t ts_ns)
+{
+	int64_t sec = (int64_t)(ts_ns / 1000000000ull);
+	unsigned ns = (unsigned)(ts_ns % 1000000000ull);
+	if (!c->text[0] || c->sec != sec)
+		fill_second(c, sec);
+	memcpy(p, c->text, 19);
+	p[19] = '.';
+	/* nine digits: 1 + 4 pairs */
+	p[20] = (char)('0' + ns / 100000000);
+	ns %= 100000000;
+	memcpy(p + 21, digits2 + 2 * (ns / 1000000), 2);
+	ns %= 1000000;
+	memcpy(p + 23, digits2 + 2 * (ns / 10000), 2);
+	ns %= 10000;
+	memcpy(p + 25, digits2 + 2 * (ns / 100), 2);
+	memcpy(p + 27, digits2 + 2 * (ns % 100), 2);
+	p[29] = 'Z';
+	return p + JW_RFC3339_LEN;
+}

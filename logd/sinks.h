@@ -1,0 +1,46 @@
+/*
+ * sinks.h - the sink kinds logd knows, how the command line describes one
+ * (struct sink_spec, filled by cli.c), and their constructors.  A new kind
+ * adds a value, a constructor and a file; the loop does not change.
+ */
+#ifndef DNSTRAIL_LOGD_SINKS_H
+#define DNSTRAIL_LOGD_SINKS_H
+
+#include "sink.h"
+#include "state.h"
+
+#include <stdint.h>
+
+enum sink_kind { SINK_FILE, SINK_STDOUT };
+
+#define SINK_MAX_WRITE (1u << 20) /* bytes per write operation */
+
+struct sink_spec {
+	enum sink_kind kind;
+	char text[300]; /* the --sink argument, for messages */
+	char path[STATE_PATH_MAX];
+	uint64_t queue_bytes; /* size= */
+	uint64_t stall_ns; /* stall= */
+	uint64_t max_size; /* max-size=, 0: no rotation by size */
+	uint64_t rotate_every_ns; /* rotate-every=, 0: no rotation by time */
+	unsigned max_files; /* max-files= */
+	int gzip;
+};
+
+/* start_pos: the ring position reading starts from.  max_line: longest
+ * line logd can write (used when repairing a file after a crash). */
+int sink_file_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos,
+		     size_t max_line);
+int sink_stdout_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos);
+
+/* File sinks only: apply the recovery entry found in the state file (or
+ * NULL) once the file is open - truncate what was written after the
+ * recorded position and skip the records the file already holds.  head is
+ * the ring head, to reject an entry that cannot be for this ring. */
+int sink_is_file(const struct sink *s);
+void sink_file_recover(struct sink *s, const struct state_entry *e, uint64_t head);
+/* Fills e with the sink's recovery entry; returns 1 if it changed since the
+ * last call, 0 if not, -1 when the sink has none (not a regular file). */
+int sink_file_state(struct sink *s, struct state_entry *e);
+
+#endif
