@@ -111,7 +111,7 @@ check-valgrind: deps all
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/dnstrail -r tests/data/demo.pcap --sink stdout --allow-root --dedup off
+	@scripts/dnstrail -r tests/data/demo.pcap --sink stdout --dedup off --run-dir /dev/shm/dnstrail-demo
 
 # libFuzzer builds: clang, every stage library's sources compiled in.
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
