@@ -13,7 +13,7 @@ run() { # name, command...
 	local name=$1; shift
 	[ -n "$only" ] && [[ "$name" != *"$only"* ]] && return
 	local log="$DNSTRAIL_BUILD/logs/$name.log" t0=$SECONDS
-	mkdir -p "$DNSTRAIL_BUILD/logs"
+	mkdir -p "$(dirname "$log")"
 	if "$@" >"$log" 2>&1; then
 		pass=$((pass + 1)); printf 'PASS %-40s %4ds\n' "$name" $((SECONDS - t0))
 		grep -h '^SKIP' "$log" | sed 's/^/     /'
@@ -32,7 +32,11 @@ for t in "$DNSTRAIL_BUILD"/tests/replay_*; do
 	dir=tests/data/fuzz/$name
 	[ -d "$dir" ] && run "fuzz-replay/$name" "$t" "$dir"
 done
+for t in tests/oracle/check_dns_dump.sh tests/netoracle/check.sh; do
+	[ -f "$t" ] && run "oracle/$(basename "$(dirname "$t")")" bash "$t"
+done
 for t in tests/e2e/*.sh; do
+	[ "$(basename "$t")" = lib.sh ] && continue # sourced by the others
 	[ -f "$t" ] && run "e2e/$(basename "$t" .sh)" bash "$t"
 done
 echo "---- $pass passed, $fail failed"
