@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 void stats_log(const char *who, const void *st, const struct stat_desc *d, size_t n)
 {
@@ -19,4 +20,14 @@ void stats_log(const char *who, const void *st, const struct stat_desc *d, size_
 	}
 	if (off)
 		log_info("%s:%s", who, line);
+}
+
+void stats_log_rusage(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return;
+	log_info("cpu user=%ld.%03lds sys=%ld.%03lds peak_rss=%ldKiB", (long)ru.ru_utime.tv_sec,
+		 (long)ru.ru_utime.tv_usec / 1000, (long)ru.ru_stime.tv_sec,
+		 (long)ru.ru_stime.tv_usec / 1000, ru.ru_maxrss);
 }

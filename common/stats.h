@@ -28,4 +28,7 @@ static inline uint64_t stat_value(const void *stats, const struct stat_desc *d)
 /* One log line "who: name=value ..." with the counters that are not zero. */
 void stats_log(const char *who, const void *st, const struct stat_desc *d, size_t n);
 
+/* One log line with this process's CPU time and peak resident memory. */
+void stats_log_rusage(void);
+
 #endif

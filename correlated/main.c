@@ -375,6 +375,7 @@ int main(int argc, char **argv)
 	publish(&c);
 	ring_set_eof(c.out);
 	log_stats(&c);
+	stats_log_rusage();
 	for (unsigned i = 0; i < c.in.n; i++)
 		ring_detach(c.in.in[i].ring);
 	ring_detach(c.out);

@@ -297,6 +297,7 @@ int main(int argc, char **argv)
 	publish(&d);
 	ring_set_eof(d.out);
 	log_stats(&d);
+	stats_log_rusage();
 	ring_detach(d.in);
 	ring_detach(d.out);
 	netdecode_free(d.nd);

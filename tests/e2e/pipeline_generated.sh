@@ -13,7 +13,7 @@ want=$(expected_lines "$TMP/g.counts")
 assert_eq "lines with --decoders 1 (answers+nxdomain+nodata+unanswered)" "$want" "$(wc -l <"$TMP/one.jsonl")"
 assert_eq "lines that are valid JSON with the DESIGN fields" "$want" "$(python3 "$TOP/tests/e2e/check_json.py" "$TMP/one.jsonl")"
 unans=$(grep -c '"kind":"unanswered"' "$TMP/one.jsonl")
-assert_eq "unanswered lines" "$(count "$TMP/g.counts" unanswered)" "$unans"
+assert_eq "unanswered lines" "$(unanswered_queries "$TMP/g.counts")" "$unans"
 
 "$DNSTRAIL" -r "$TMP/g.pcap" -w "$TMP/three.jsonl" --dedup off --decoders 3 --run-dir "$RUN" 2>"$TMP/three.err" ||
 	{ cat "$TMP/three.err"; fail "pipeline with 3 decoders exited $?"; }
