@@ -14,6 +14,7 @@
  * stages behind it drain and stop, and exits.
  */
 #include "capture.h"
+#include "config.h"
 #include "log.h"
 #include "netwalk.h"
 #include "opt.h"
@@ -191,9 +192,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dnstrail-capd (-r FILE | -i IFACE) [options]\n"
-		"  -r FILE            read a pcap or pcapng file ('-' for stdin)\n"
-		"  -i IFACE           capture live on an interface\n"
-		"  -f BPF             capture filter (default: the DNS ports, IP fragments and IPv6\n"
+		"  -r, --read FILE    read a pcap or pcapng file ('-' for stdin)\n"
+		"  -i, --interface IF capture live on an interface\n"
+		"  -f, --filter BPF   capture filter (default: the DNS ports, IP fragments and IPv6\n"
 		"                     extension headers, also inside VLAN/QinQ tags; '' for none)\n"
 		"  --ports LIST       DNS ports for the default filter (default 53)\n"
 		"  --decoders N       write to rings cap.0 .. cap.N-1 (default 1)\n"
@@ -206,8 +207,9 @@ static void usage(FILE *f)
 		"  --pace PPS         file: replay at this many frames per second\n"
 		"  --user USER        drop root to USER once the capture is open (default dnstrail)\n"
 		"  --allow-root       keep root (not recommended)\n"
+		"  --config FILE      configuration file, section [capd] (default %s)\n"
 		"  --version, --help\n",
-		DNSTRAIL_RUN_DIR);
+		DNSTRAIL_RUN_DIR, DNSTRAIL_CONFIG);
 }
 
 int main(int argc, char **argv)
@@ -230,8 +232,10 @@ int main(int argc, char **argv)
 		{ "snaplen", 1, 0, O_SNAPLEN }, { "buffer-size", 1, 0, O_BUFSIZE },
 		{ "no-promisc", 0, 0, O_NOPROMISC }, { "pace", 1, 0, O_PACE }, { "user", 1, 0, O_USER },
 		{ "allow-root", 0, 0, O_ALLOWROOT }, { "version", 0, 0, O_VERSION },
-		{ "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
+		{ "help", 0, 0, O_HELP }, { "read", 1, 0, 'r' }, { "interface", 1, 0, 'i' },
+		{ "filter", 1, 0, 'f' }, { 0, 0, 0, 0 },
 	};
+	config_apply("capd", lo, "out\0", &argc, &argv);
 	int ch;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":r:i:f:", lo, NULL)) != -1) {

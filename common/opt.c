@@ -3,10 +3,12 @@
  */
 #include "opt.h"
 
+#include "config.h"
 #include "log.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +124,11 @@ const char *opt_ring_path(const char *run_dir, const char *name, char *buf, size
 
 void opt_fail(const char *opt, const char *val, const char *expect)
 {
+	/* getopt has moved optind past the value: was it from the config file? */
+	const char *where = config_origin(optind - 1);
+	if (where)
+		die(EXIT_USAGE, "%s: invalid value '%s' for %s: expected %s", where, val ? val : "",
+		    opt + 2, expect);
 	die(EXIT_USAGE, "invalid value '%s' for %s: expected %s", val ? val : "", opt, expect);
 }
 

@@ -14,6 +14,7 @@
  * response-only, pending queries as unanswered, dedup counts; then the log
  * ring is marked EOF.
  */
+#include "config.h"
 #include "dedup.h"
 #include "emit.h"
 #include "log.h"
@@ -222,8 +223,9 @@ static void usage(FILE *f)
 		"  --sections LIST       answer,authority,additional: which RRs to log (default answer)\n"
 		"  --user USER           drop to USER when started as root\n"
 		"  --allow-root          run as root without --user\n"
+		"  --config FILE         configuration file, section [correlated] (default %s)\n"
 		"  --version, --help\n",
-		DNSTRAIL_RUN_DIR);
+		DNSTRAIL_RUN_DIR, DNSTRAIL_CONFIG);
 }
 
 static unsigned parse_sections(const char *s)
@@ -270,6 +272,7 @@ int main(int argc, char **argv)
 		{ "user", 1, 0, O_USER }, { "allow-root", 0, 0, O_ALLOWROOT },
 		{ "version", 0, 0, O_VERSION }, { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
 	};
+	config_apply("correlated", lo, "in\0", &argc, &argv);
 	int ch;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {

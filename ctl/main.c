@@ -8,6 +8,7 @@
  * Everything comes from the ring headers in the run directory: each side's
  * pid and heartbeat, and the counters.  Nothing is written.
  */
+#include "config.h"
 #include "dump.h"
 #include "log.h"
 #include "opt.h"
@@ -190,6 +191,7 @@ int main(int argc, char **argv)
 		{ "follow", 0, 0, O_FOLLOW }, { "version", 0, 0, O_VERSION }, { "help", 0, 0, O_HELP },
 		{ 0, 0, 0, 0 },
 	};
+	config_apply("ctl", lo, NULL, &argc, &argv);
 	int ch;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {

@@ -12,6 +12,7 @@
  * from it are published.  At the end of the input, or on SIGTERM/SIGINT,
  * the decoder finishes what it holds, marks dec.K EOF and exits 0.
  */
+#include "config.h"
 #include "dns_parse.h"
 #include "log.h"
 #include "netdecode.h"
@@ -192,8 +193,9 @@ static void usage(FILE *f)
 		"  --tcp-idle SEC         forget a connection idle this long (default 60)\n"
 		"  --user USER            drop to USER when started as root\n"
 		"  --allow-root           run as root without --user\n"
+		"  --config FILE          configuration file, section [decoded] (default %s)\n"
 		"  --version, --help\n",
-		DNSTRAIL_RUN_DIR);
+		DNSTRAIL_RUN_DIR, DNSTRAIL_CONFIG);
 }
 
 int main(int argc, char **argv)
@@ -215,6 +217,7 @@ int main(int argc, char **argv)
 		{ "user", 1, 0, O_USER }, { "allow-root", 0, 0, O_ALLOWROOT },
 		{ "version", 0, 0, O_VERSION }, { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
 	};
+	config_apply("decoded", lo, NULL, &argc, &argv);
 	int ch;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
