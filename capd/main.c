@@ -21,6 +21,8 @@
 #include "priv.h"
 #include "records.h"
 #include "ring.h"
+#include "statseg.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +39,26 @@
 #define MAX_RINGS 64
 #define DISPATCH_BATCH 256
 
+struct capd_stats {
+	uint64_t frames; /* read from the capture */
+	uint64_t bytes;
+	uint64_t ring_drops; /* frames dropped on full rings (live only) */
+	uint64_t kernel_drops; /* live: dropped by the kernel (libpcap ps_drop) */
+	uint64_t if_drops; /* live: dropped by the interface (ps_ifdrop) */
+	uint64_t ticks;
+};
+
+static const struct stat_desc capd_stat_desc[] = {
+	STAT_DESC(struct capd_stats, frames, "capd.frames", "frames read from the capture"),
+	STAT_DESC(struct capd_stats, bytes, "capd.bytes", "bytes of those frames"),
+	STAT_DESC(struct capd_stats, ring_drops, "capd.ring_drops",
+		  "frames dropped because a decoder ring was full (live capture only)"),
+	STAT_DESC(struct capd_stats, kernel_drops, "capd.kernel_drops",
+		  "frames the kernel dropped before capd read them (enlarge --buffer-size)"),
+	STAT_DESC(struct capd_stats, if_drops, "capd.if_drops", "frames the interface dropped"),
+	STAT_DESC(struct capd_stats, ticks, "capd.ticks", "clock ticks sent to the decoders"),
+};
+
 struct capd {
 	pcap_t *pcap;
 	int dlt;
@@ -44,7 +66,10 @@ struct capd {
 	struct ring *out[MAX_RINGS];
 	unsigned n_out;
 	uint64_t pace_pps; /* file mode: frames per second, 0 = as fast as possible */
-	uint64_t frames, bytes, per_ring[MAX_RINGS];
+	uint64_t per_ring[MAX_RINGS];
+	struct capd_stats st;
+	struct statseg *stats;
+	uint64_t stats_mono_ns;
 	uint64_t last_ts_ns; /* newest frame time seen */
 	uint64_t frames_since_tick;
 	uint64_t last_tick_mono_ns;
@@ -74,6 +99,7 @@ static void send_ticks(struct capd *c, uint64_t ts)
 		ring_commit(c->out[i], REC_TICK, sizeof *t);
 	}
 	c->frames_since_tick = 0;
+	c->st.ticks++;
 	c->last_tick_mono_ns = ring_now_mono_ns();
 }
 
@@ -101,8 +127,8 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *by
 		if (netwalk_frame(c->dlt, bytes, h->caplen, &l3) == NW_OK)
 			k = netwalk_flow_hash(&l3) % c->n_out;
 	}
-	c->frames++;
-	c->bytes += h->caplen;
+	c->st.frames++;
+	c->st.bytes += h->caplen;
 	struct rec_frame *f = ring_reserve(c->out[k], (uint32_t)(sizeof *f + h->caplen));
 	if (!f) {
 		/* Live: dropped and counted by the ring.  File: we are stopping. */
@@ -124,11 +150,30 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *by
 		send_ticks(c, c->last_ts_ns);
 }
 
+static void refresh_stats(struct capd *c)
+{
+	uint64_t drops = 0;
+	for (unsigned i = 0; i < c->n_out; i++)
+		drops += atomic_load_explicit(&ring_header(c->out[i])->dropped, memory_order_relaxed);
+	c->st.ring_drops = drops;
+	struct pcap_stat ps;
+	if (c->live && pcap_stats(c->pcap, &ps) == 0) {
+		c->st.kernel_drops = ps.ps_drop;
+		c->st.if_drops = ps.ps_ifdrop;
+	}
+	statseg_update(c->stats);
+}
+
 static void publish_all(struct capd *c)
 {
 	for (unsigned i = 0; i < c->n_out; i++) {
 		ring_publish(c->out[i]);
 		ring_producer_heartbeat(c->out[i]);
+	}
+	uint64_t mono = ring_now_mono_ns();
+	if (mono - c->stats_mono_ns >= 100000000ull) {
+		refresh_stats(c);
+		c->stats_mono_ns = mono;
 	}
 }
 
@@ -137,7 +182,7 @@ static void pace(struct capd *c, const struct timespec *t0)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	double due = (double)c->frames / (double)c->pace_pps;
+	double due = (double)c->st.frames / (double)c->pace_pps;
 	double spent = (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
 	if (due > spent) {
 		double d = due - spent;
@@ -164,7 +209,7 @@ static int capture_loop(struct capd *c, const char *source)
 				die(1, "capture on %s failed: %s", source, pcap_geterr(c->pcap));
 			log_warn("capture %s is damaged or cut short after %" PRIu64 " frames (%s); "
 				 "everything before that point is processed",
-				 source, c->frames, pcap_geterr(c->pcap));
+				 source, c->st.frames, pcap_geterr(c->pcap));
 			return EXIT_CORRUPT;
 		}
 		if (n == 0 && !c->live)
@@ -316,6 +361,10 @@ int main(int argc, char **argv)
 		priv_no_new_privs();
 	}
 
+	if (!(c.stats = statseg_open(run_dir, "capd", err, sizeof err)))
+		log_warn("%s: counters will not be visible to dnstrail-ctl", err);
+	statseg_add(c.stats, &c.st, capd_stat_desc, sizeof capd_stat_desc / sizeof capd_stat_desc[0]);
+
 	struct sigaction sa = { .sa_handler = on_stop };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -328,16 +377,14 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < c.n_out; i++)
 		ring_set_eof(c.out[i]);
 
-	uint64_t ring_drops = 0;
-	for (unsigned i = 0; i < c.n_out; i++)
-		ring_drops += atomic_load(&ring_header(c.out[i])->dropped);
-	struct pcap_stat ps;
-	if (c.live && pcap_stats(c.pcap, &ps) == 0)
-		log_info("%s: %" PRIu64 " frames captured, %u dropped by the kernel, %u by the "
-			 "interface, %" PRIu64 " dropped on full rings",
-			 source, c.frames, ps.ps_drop, ps.ps_ifdrop, ring_drops);
+	refresh_stats(&c);
+	if (c.live)
+		log_info("%s: %" PRIu64 " frames captured, %" PRIu64 " dropped by the kernel, %" PRIu64
+			 " by the interface, %" PRIu64 " dropped on full rings",
+			 source, c.st.frames, c.st.kernel_drops, c.st.if_drops, c.st.ring_drops);
 	else
-		log_info("%s: %" PRIu64 " frames read", source, c.frames);
+		log_info("%s: %" PRIu64 " frames read", source, c.st.frames);
+	statseg_close(c.stats);
 	for (unsigned i = 0; i < c.n_out; i++)
 		ring_detach(c.out[i]);
 	pcap_close(c.pcap);

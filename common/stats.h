@@ -16,9 +16,11 @@ struct stat_desc {
 	const char *name; /* dotted, lower case: "tcp.evicted_flows" */
 	size_t offset; /* offsetof(struct ..._stats, field) */
 	const char *help; /* one line for humans and Prometheus HELP */
+	int gauge; /* 1: a level that goes up and down; 0: a counter */
 };
 
-#define STAT_DESC(type, field, name, help) { name, offsetof(type, field), help }
+#define STAT_DESC(type, field, name, help) { name, offsetof(type, field), help, 0 }
+#define STAT_GAUGE(type, field, name, help) { name, offsetof(type, field), help, 1 }
 
 static inline uint64_t stat_value(const void *stats, const struct stat_desc *d)
 {

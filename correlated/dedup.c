@@ -24,8 +24,8 @@ const struct stat_desc dedup_stat_desc[] = {
 		  "entries let go early because the cache was full (--dedup-max)"),
 	STAT_DESC(struct dedup_stats, bypassed, "dedup.bypassed",
 		  "records too long to cache, written every time"),
-	STAT_DESC(struct dedup_stats, entries, "dedup.entries", "entries in the cache"),
-	STAT_DESC(struct dedup_stats, memory_bytes, "dedup.memory_bytes", "bytes held by the cache"),
+	STAT_GAUGE(struct dedup_stats, entries, "dedup.entries", "entries in the cache"),
+	STAT_GAUGE(struct dedup_stats, memory_bytes, "dedup.memory_bytes", "bytes held by the cache"),
 	STAT_DESC(struct dedup_stats, alloc_failures, "dedup.alloc_failures",
 		  "records written uncached because memory ran out"),
 };

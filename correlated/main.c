@@ -24,6 +24,7 @@
 #include "priv.h"
 #include "records.h"
 #include "ring.h"
+#include "statseg.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -66,6 +67,7 @@ struct correlated {
 	int log_opcodes;
 	uint64_t now_ns;
 	struct correlated_stats st;
+	struct statseg *stats;
 };
 
 static volatile sig_atomic_t stop, hard_stop, dump_stats;
@@ -139,6 +141,10 @@ static void publish(struct correlated *c)
 	ring_publish(c->out);
 	for (unsigned i = 0; i < c->in.n; i++)
 		ring_release(c->in.in[i].ring);
+	match_stats(c->match); /* refreshes its gauges */
+	if (c->dedup)
+		dedup_stats(c->dedup);
+	statseg_update(c->stats);
 }
 
 
@@ -365,6 +371,15 @@ int main(int argc, char **argv)
 	if (!(c.match = match_new(&mc, on_match, &c)))
 		die(1, "out of memory for the match table");
 
+	if (!(c.stats = statseg_open(run_dir, "correlated", err, sizeof err)))
+		log_warn("%s: counters will not be visible to dnstrail-ctl", err);
+	statseg_add(c.stats, &c.st, correlated_stat_desc,
+		    sizeof correlated_stat_desc / sizeof correlated_stat_desc[0]);
+	statseg_add(c.stats, match_stats(c.match), match_stat_desc, match_stat_count);
+	if (c.dedup)
+		statseg_add(c.stats, dedup_stats(c.dedup), dedup_stat_desc, dedup_stat_count);
+	statseg_add(c.stats, &c.emit.st, emit_stat_desc, emit_stat_count);
+
 	struct sigaction sa = { .sa_handler = on_stop };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -379,6 +394,7 @@ int main(int argc, char **argv)
 	ring_set_eof(c.out);
 	log_stats(&c);
 	stats_log_rusage();
+	statseg_close(c.stats);
 	for (unsigned i = 0; i < c.in.n; i++)
 		ring_detach(c.in.in[i].ring);
 	ring_detach(c.out);

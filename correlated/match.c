@@ -30,9 +30,9 @@ const struct stat_desc match_stat_desc[] = {
 		  "entries let go early because the table was full (--max-pending)"),
 	STAT_DESC(struct match_stats, reordered, "match.reordered",
 		  "responses seen before their query and paired within the reorder window"),
-	STAT_DESC(struct match_stats, pending, "match.pending", "queries waiting for a response"),
-	STAT_DESC(struct match_stats, held, "match.held", "responses waiting for their query"),
-	STAT_DESC(struct match_stats, memory_bytes, "match.memory_bytes", "bytes held by the table"),
+	STAT_GAUGE(struct match_stats, pending, "match.pending", "queries waiting for a response"),
+	STAT_GAUGE(struct match_stats, held, "match.held", "responses waiting for their query"),
+	STAT_GAUGE(struct match_stats, memory_bytes, "match.memory_bytes", "bytes held by the table"),
 	STAT_DESC(struct match_stats, alloc_failures, "match.alloc_failures",
 		  "messages not tracked because memory ran out"),
 };

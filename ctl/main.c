@@ -4,12 +4,15 @@
  *
  *   dnstrail-ctl status [--run-dir DIR] [--json]   stages and rings
  *   dnstrail-ctl dump RING [--run-dir DIR] [--count N] [--follow]
+ *   dnstrail-ctl stats [--prometheus | --json] [--listen ADDR] [--statsd HOST:PORT ...]
  *
- * Everything comes from the ring headers in the run directory: each side's
- * pid and heartbeat, and the counters.  Nothing is written.
+ * Everything comes from the run directory: the ring headers (each side's
+ * pid, heartbeat and counters) and each stage's statistics segment.
+ * Nothing is written.
  */
 #include "config.h"
 #include "dump.h"
+#include "metrics.h"
 #include "log.h"
 #include "opt.h"
 #include "rings.h"
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct ring_info infos[CTL_MAX_RINGS];
 
@@ -175,6 +179,10 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: dnstrail-ctl status [--run-dir DIR] [--json]\n"
 		   "       dnstrail-ctl dump RING [--run-dir DIR] [--count N] [--follow]\n"
+		   "       dnstrail-ctl stats [--run-dir DIR] [--prometheus | --json]\n"
+		   "       dnstrail-ctl stats --listen 127.0.0.1:9853   serve Prometheus scrapes\n"
+		   "       dnstrail-ctl stats --statsd HOST:PORT [--interval SEC] [--prefix P]\n"
+		   "                          [--sensor NAME] [--rounds N]   push to statsd\n"
 		   "       dnstrail-ctl --version\n"
 		   "Run directory default: %s\n", DNSTRAIL_RUN_DIR);
 }
@@ -183,13 +191,17 @@ int main(int argc, char **argv)
 {
 	log_init("dnstrail-ctl");
 	const char *run_dir = DNSTRAIL_RUN_DIR;
-	int json = 0, follow = 0;
-	uint64_t count = UINT64_MAX;
-	enum { O_RUNDIR = 256, O_JSON, O_COUNT, O_FOLLOW, O_VERSION, O_HELP };
+	int json = 0, follow = 0, prometheus = 0;
+	uint64_t count = UINT64_MAX, interval = 5, rounds = 0;
+	const char *listen_addr = NULL, *statsd = NULL, *prefix = "dnstrail", *sensor = NULL;
+	enum { O_RUNDIR = 256, O_JSON, O_COUNT, O_FOLLOW, O_VERSION, O_HELP, O_PROM, O_LISTEN,
+	       O_STATSD, O_INTERVAL, O_PREFIX, O_SENSOR, O_ROUNDS };
 	static const struct option lo[] = {
 		{ "run-dir", 1, 0, O_RUNDIR }, { "json", 0, 0, O_JSON }, { "count", 1, 0, O_COUNT },
 		{ "follow", 0, 0, O_FOLLOW }, { "version", 0, 0, O_VERSION }, { "help", 0, 0, O_HELP },
-		{ 0, 0, 0, 0 },
+		{ "prometheus", 0, 0, O_PROM }, { "listen", 1, 0, O_LISTEN }, { "statsd", 1, 0, O_STATSD },
+		{ "interval", 1, 0, O_INTERVAL }, { "prefix", 1, 0, O_PREFIX }, { "sensor", 1, 0, O_SENSOR },
+		{ "rounds", 1, 0, O_ROUNDS }, { 0, 0, 0, 0 },
 	};
 	config_apply("ctl", lo, NULL, &argc, &argv);
 	int ch;
@@ -203,6 +215,19 @@ int main(int argc, char **argv)
 				opt_fail("--count", optarg, "a positive number");
 			break;
 		case O_FOLLOW: follow = 1; break;
+		case O_PROM: prometheus = 1; break;
+		case O_LISTEN: listen_addr = optarg; break;
+		case O_STATSD: statsd = optarg; break;
+		case O_INTERVAL:
+			if (opt_u64(optarg, 1, 86400, &interval) < 0)
+				opt_fail("--interval", optarg, "seconds from 1 to 86400");
+			break;
+		case O_PREFIX: prefix = optarg; break;
+		case O_SENSOR: sensor = optarg; break;
+		case O_ROUNDS:
+			if (opt_u64(optarg, 1, 1000000, &rounds) < 0)
+				opt_fail("--rounds", optarg, "a number from 1 to 1000000");
+			break;
 		case O_VERSION: opt_version();
 		case O_HELP: usage(stdout); return 0;
 		case ':': die(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
@@ -227,6 +252,28 @@ int main(int argc, char **argv)
 			printf("no rings in %s: nothing has run there\n", run_dir);
 		else
 			print_human(n);
+		return 0;
+	}
+	if (!strcmp(cmd, "stats")) {
+		if (optind < argc)
+			die(EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+		if (listen_addr)
+			return metrics_listen(run_dir, listen_addr);
+		if (statsd) {
+			char host[256];
+			if (!sensor) {
+				gethostname(host, sizeof host);
+				host[sizeof host - 1] = 0;
+				sensor = host;
+			}
+			return metrics_statsd(run_dir, statsd, prefix, sensor, (unsigned)interval,
+					      (unsigned)rounds);
+		}
+		int rc = prometheus ? metrics_prometheus(run_dir, stdout)
+			 : json	    ? metrics_json(run_dir, stdout)
+				    : metrics_text(run_dir, stdout);
+		if (rc < 0)
+			die(1, "cannot read run directory %s: %s", run_dir, strerror(errno));
 		return 0;
 	}
 	if (!strcmp(cmd, "dump")) {

@@ -20,6 +20,7 @@
 #include "priv.h"
 #include "records.h"
 #include "ring.h"
+#include "statseg.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -56,6 +57,7 @@ struct decoded {
 	struct netdecode *nd;
 	struct dns_parse_stats parse;
 	struct decoded_stats st;
+	struct statseg *stats;
 	/* Scratch for building one message record. */
 	struct rec_msg hdr;
 	struct rec_rr *rr_stage;
@@ -123,6 +125,7 @@ static void publish(struct decoded *d)
 {
 	ring_publish(d->out);
 	ring_release(d->in);
+	statseg_update(d->stats);
 }
 
 
@@ -289,6 +292,15 @@ int main(int argc, char **argv)
 	if (!d.rr_stage || !d.text_stage || !d.nd)
 		die(1, "out of memory at start-up");
 
+	char stage[64];
+	const char *base = strrchr(in_name, '/') ? strrchr(in_name, '/') + 1 : in_name;
+	snprintf(stage, sizeof stage, "decoded.%s", strncmp(base, "cap.", 4) ? base : base + 4);
+	if (!(d.stats = statseg_open(run_dir, stage, err, sizeof err)))
+		log_warn("%s: counters will not be visible to dnstrail-ctl", err);
+	statseg_add(d.stats, &d.st, decoded_stat_desc, sizeof decoded_stat_desc / sizeof decoded_stat_desc[0]);
+	statseg_add(d.stats, netdecode_stats(d.nd), netdecode_stat_desc, netdecode_stat_count);
+	statseg_add(d.stats, &d.parse, dns_parse_stat_desc, dns_parse_stat_count);
+
 	struct sigaction sa = { .sa_handler = on_stop };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -301,6 +313,7 @@ int main(int argc, char **argv)
 	ring_set_eof(d.out);
 	log_stats(&d);
 	stats_log_rusage();
+	statseg_close(d.stats);
 	ring_detach(d.in);
 	ring_detach(d.out);
 	netdecode_free(d.nd);
