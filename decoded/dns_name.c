@@ -38,20 +38,17 @@ void dns_label_text(struct out *o, const uint8_t *s, size_t n)
 	char *p = o->p;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = s[i];
-		switch (label_escape[c]) {
-		case 0:
+		uint8_t how = label_escape[c];
+		if (how == 0) { /* the common case first: no jump table per byte */
 			*p++ = (char)c;
-			break;
-		case 1:
+		} else if (how == 1) {
 			*p++ = '\\';
 			*p++ = (char)c;
-			break;
-		default:
+		} else {
 			*p++ = '\\';
 			*p++ = (char)('0' + c / 100);
 			*p++ = (char)('0' + c / 10 % 10);
 			*p++ = (char)('0' + c % 10);
-			break;
 		}
 	}
 	o->p = p;
