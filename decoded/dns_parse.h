@@ -55,11 +55,11 @@ extern const size_t dns_parse_stat_count;
  *   do                 the DO bit
  *   z=0xHHHH           the other flag bits, when any is set
  *   then one token per option, in wire order:
- *   nsid=HEX           NSID (3)
+ *   nsid[=HEX]         NSID (3); bare in a query (a request)
  *   ecs=ADDR/SRC/SCOPE edns-client-subnet (8), e.g. ecs=192.0.2.0/24/0,
  *                      ecs=2001:db8::/56/0 (the address zero-padded)
  *   expire[=N]         EXPIRE (9), seconds
- *   cookie=HEX         COOKIE (10): client cookie and server cookie in one
+ *   cookie[=HEX]       COOKIE (10): client cookie and server cookie in one
  *   keepalive[=N]      edns-tcp-keepalive (11), in units of 100 ms
  *   padding=LEN        Padding (12): its length only
  *   ede=CODE[:TEXT]    Extended DNS Error (15), TEXT escaped like a label

@@ -853,7 +853,8 @@ START_TEST(edns_summary)
 	    "000b 0002 0064"			/* keepalive 10 s */
 	    "0009 0000"				/* EXPIRE, asked */
 	    "000f 0009 0012 626c6f636b6564"	/* EDE 18 "blocked" */
-	    "fde9 0002 abcd");			/* opt65001 */
+	    "fde9 0002 abcd"			/* opt65001 */
+	    "0003 0000");			/* NSID request */
 	parse(&m);
 	ck_assert_int_eq(P.r, DNS_PARSE_OK);
 	ck_assert_uint_eq(P.m->n_rr, 0); /* OPT is not an RR of the record */
@@ -862,7 +863,7 @@ START_TEST(edns_summary)
 	ck_assert_uint_eq(P.m->edns_version, 0);
 	ck_assert_str_eq(edns(), "udp=1232 v=0 do ecs=192.0.2.0/24/0 cookie=0001020304050607 "
 				 "nsid=6e7331 padding=3 keepalive=100 expire ede=18:blocked "
-				 "opt65001=abcd");
+				 "opt65001=abcd nsid");
 
 	/* IPv6 ECS, version 1, reserved Z bits, an option cut short */
 	header(&m, 0x0100, 1, 0, 0, 1);
