@@ -972,6 +972,28 @@ START_TEST(text_cut)
 }
 END_TEST
 
+START_TEST(rr_text_limit)
+{
+	/* a 40000-byte NULL rdata is 80000 hex digits: more than one RR's text
+	 * may be (64 KiB), so it is left out like an RR that does not fit */
+	static struct msg m;
+	header(&m, 0x8180, 1, 3, 0, 0);
+	question(&m);
+	rr_hex(&m, 1, 1, 60, "c0000201");
+	put_hex(&m, "c00c 000a 0001 0000003c 9c40");
+	for (int i = 0; i < 40000; i++)
+		put_u8(&m, i);
+	rr_hex(&m, 1, 1, 60, "c0000202");
+	parse(&m);
+	ck_assert_int_eq(P.r, DNS_PARSE_OK);
+	ck_assert_uint_eq(P.m->n_rr, 1);
+	ck_assert_str_eq(rr_data(0), "192.0.2.1");
+	ck_assert_uint_eq(P.m->flags & MSG_F_TEXT_CUT, MSG_F_TEXT_CUT);
+	ck_assert_uint_eq(P.st.text_cut, 1);
+	ck_assert_uint_eq(P.st.err_rdata, 0);
+}
+END_TEST
+
 START_TEST(stat_table)
 {
 	ck_assert_uint_eq(dns_parse_stat_count, 10);
@@ -1027,6 +1049,7 @@ int main(void)
 	tcase_add_test(tc, edns_extended_rcode);
 	tcase_add_test(tc, edns_summary_bounded);
 	tcase_add_test(tc, text_cut);
+	tcase_add_test(tc, rr_text_limit);
 	tcase_add_test(tc, stat_table);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
