@@ -12,8 +12,13 @@
 
 #define CUT_MARK " ..."
 
+/* "=HEX" after an option name; nothing when the value is empty (an NSID
+ * request, say), so that every empty option is its bare name. */
 static void hex_value(struct out *o, const uint8_t *v, size_t n)
 {
+	if (!n)
+		return;
+	out_char(o, '=');
 	if (n > DNS_EDNS_HEX_MAX) {
 		out_hex(o, v, DNS_EDNS_HEX_MAX, 0);
 		out_mem(o, "...", 3);
@@ -49,7 +54,7 @@ static void option_token(struct out *o, uint16_t code, const uint8_t *v, size_t 
 {
 	switch (code) {
 	case 3: /* NSID, RFC 5001 */
-		out_mem(o, "nsid=", 5);
+		out_mem(o, "nsid", 4);
 		hex_value(o, v, n);
 		return;
 	case 8: { /* edns-client-subnet */
@@ -72,7 +77,7 @@ static void option_token(struct out *o, uint16_t code, const uint8_t *v, size_t 
 		}
 		break;
 	case 10: /* COOKIE, RFC 7873: client cookie and server cookie, as one hex string */
-		out_mem(o, "cookie=", 7);
+		out_mem(o, "cookie", 6);
 		hex_value(o, v, n);
 		return;
 	case 11: /* edns-tcp-keepalive, RFC 7828: timeout in units of 100 ms */
@@ -109,10 +114,7 @@ static void option_token(struct out *o, uint16_t code, const uint8_t *v, size_t 
 	}
 	out_mem(o, "opt", 3);
 	out_u32(o, code);
-	if (n) {
-		out_char(o, '=');
-		hex_value(o, v, n);
-	}
+	hex_value(o, v, n);
 }
 
 int dns_edns_summary(uint16_t udp_size, uint32_t ttl, const struct wire *rdata, char *buf,

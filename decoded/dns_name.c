@@ -9,14 +9,19 @@
  * of the corpus that has one (suricata_dns-forward-pointer.pcap, a client
  * query whose first question is a pointer to the second) is read by tshark
  * and by Suricata as codemonkey.net, so a sensor that refused it would lose a
- * real query.  Such pointers are remembered instead, and one that is taken a
- * second time is a loop (DNS_NAME_LOOP).  Whatever the pointers, the number
- * of hops per name is bounded by DNS_POINTER_HOPS_MAX and the name by 255
- * wire bytes, so the work per name is bounded by a constant.
+ * real query.  Only such pointers can make a loop, and a loop never ends, so
+ * it runs into the hop bound (DNS_POINTER_HOPS_MAX) or the 255-byte limit:
+ * either one, once a non-backward pointer was followed, is reported as a
+ * loop (DNS_NAME_LOOP); a name that is merely too long is DNS_NAME_BAD.
+ * Every hop costs O(1) (no list of visited targets), and a name at most
+ * DNS_POINTER_HOPS_MAX hops and 255 label bytes: the work per name is
+ * bounded by a constant, and per message linear in its size.
  * (tcpdump_dns_fwdptr.pcap, despite its name, has no name that decodes either
  * way: tshark shows "<Name too long>" for all of it.)
  */
 #include "dns_name.h"
+
+#include <stdbool.h>
 
 /* 0: copy, 1: escape as \c, 2: escape as \DDD (dig's escaping, see BIND's
  * dns_name_totext). */
@@ -38,20 +43,17 @@ void dns_label_text(struct out *o, const uint8_t *s, size_t n)
 	char *p = o->p;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = s[i];
-		switch (label_escape[c]) {
-		case 0:
+		uint8_t how = label_escape[c];
+		if (how == 0) { /* the common case first: no jump table per byte */
 			*p++ = (char)c;
-			break;
-		case 1:
+		} else if (how == 1) {
 			*p++ = '\\';
 			*p++ = (char)c;
-			break;
-		default:
+		} else {
 			*p++ = '\\';
 			*p++ = (char)('0' + c / 100);
 			*p++ = (char)('0' + c / 10 % 10);
 			*p++ = (char)('0' + c % 10);
-			break;
 		}
 	}
 	o->p = p;
@@ -69,8 +71,8 @@ enum dns_name_status dns_name_read(const struct wire *msg, struct wire *cur, str
 	struct wire jump; /* reads after the first pointer: the whole message */
 	struct wire *w = cur;
 	size_t run_start = wire_offset(cur);
-	uint16_t suspicious[DNS_POINTER_HOPS_MAX]; /* targets of non-backward pointers */
-	unsigned n_suspicious = 0, hops = 0;
+	bool wandered = false; /* a non-backward pointer was followed */
+	unsigned hops = 0;
 	size_t wire_len = 1; /* the root's length byte */
 	int labels = 0, keyed = 0;
 
@@ -93,12 +95,8 @@ enum dns_name_status dns_name_read(const struct wire *msg, struct wire *cur, str
 				return fail(cur, DNS_NAME_BAD);
 			if (++hops > DNS_POINTER_HOPS_MAX)
 				return fail(cur, DNS_NAME_LOOP);
-			if (target >= run_start) {
-				for (unsigned i = 0; i < n_suspicious; i++)
-					if (suspicious[i] == target)
-						return fail(cur, DNS_NAME_LOOP);
-				suspicious[n_suspicious++] = target; /* n_suspicious <= hops */
-			}
+			if (target >= run_start)
+				wandered = true;
 			if (w == cur) {
 				jump = *msg;
 				w = &jump;
@@ -115,7 +113,7 @@ enum dns_name_status dns_name_read(const struct wire *msg, struct wire *cur, str
 		}
 		wire_len += (size_t)c + 1;
 		if (wire_len > DNS_NAME_WIRE_MAX)
-			return fail(cur, DNS_NAME_BAD);
+			return fail(cur, wandered ? DNS_NAME_LOOP : DNS_NAME_BAD);
 		const uint8_t *label = wire_bytes(w, c);
 		if (!label)
 			return fail(cur, w == cur ? DNS_NAME_TRUNCATED : DNS_NAME_BAD);

@@ -134,9 +134,11 @@ static void cache_add(struct name_cache *c, const struct dns_name_ref *ref, uint
  * area: returns its cache slot and skips the pointer, else -1 (cur untouched). */
 static int cached_pointer(struct parser *p)
 {
-	if (wire_avail(&p->cur) < 2 || (p->cur.pos[0] & 0xc0) != 0xc0)
+	uint8_t hi, lo;
+	if (!wire_peek_u8(&p->cur, 0, &hi) || !wire_peek_u8(&p->cur, 1, &lo) ||
+	    (hi & 0xc0) != 0xc0)
 		return -1;
-	uint32_t target = (uint32_t)(p->cur.pos[0] & 0x3f) << 8 | p->cur.pos[1];
+	uint32_t target = (uint32_t)(hi & 0x3f) << 8 | lo;
 	int slot = cache_find(&p->names, target, 1);
 	if (slot >= 0)
 		wire_skip(&p->cur, 2);

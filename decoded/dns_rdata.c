@@ -47,12 +47,13 @@ void dns_qstring(struct out *o, const uint8_t *s, size_t n)
 
 void dns_rdata_generic(const struct wire *rdata, struct out *o)
 {
-	size_t n = wire_avail(rdata);
+	struct wire rd = *rdata;
+	size_t n = wire_avail(&rd);
 	out_mem(o, "\\# ", 3);
 	out_u32(o, (uint32_t)n);
 	if (n) {
 		out_char(o, ' ');
-		out_hex(o, rdata->pos, n, 1);
+		out_hex(o, wire_bytes(&rd, n), n, 1);
 	}
 }
 
@@ -312,11 +313,10 @@ static int render_spec(const char *spec, const struct wire *msg, struct wire *rd
  * SHA-256 32, SHA-384 48 bytes) and reads only that many. */
 static int render_ds(const struct wire *msg, struct wire *rd, struct out *o)
 {
-	if (wire_avail(rd) >= 4) {
-		size_t digest = wire_avail(rd) - 4;
-		uint8_t dtype = rd->pos[3];
+	uint8_t dtype;
+	if (wire_peek_u8(rd, 3, &dtype)) {
 		size_t want = dtype == 1 ? 20 : dtype == 2 ? 32 : dtype == 4 ? 48 : 0;
-		if (want && digest != want)
+		if (want && wire_avail(rd) - 4 != want)
 			return -1;
 	}
 	return render_spec("sbbX", msg, rd, o);
@@ -325,11 +325,10 @@ static int render_ds(const struct wire *msg, struct wire *rd, struct out *o)
 /* SSHFP: fingerprint lengths of SHA-1 (20) and SHA-256 (32), as BIND checks. */
 static int render_sshfp(const struct wire *msg, struct wire *rd, struct out *o)
 {
-	if (wire_avail(rd) >= 2) {
-		size_t fp = wire_avail(rd) - 2;
-		uint8_t ftype = rd->pos[1];
+	uint8_t ftype;
+	if (wire_peek_u8(rd, 1, &ftype)) {
 		size_t want = ftype == 1 ? 20 : ftype == 2 ? 32 : 0;
-		if (want && fp != want)
+		if (want && wire_avail(rd) - 2 != want)
 			return -1;
 	}
 	return render_spec("bbX", msg, rd, o);

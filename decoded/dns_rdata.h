@@ -1,7 +1,11 @@
 /*
  * dns_rdata.h - RR data in presentation format, as dig (BIND 9.18,
  * `dig +nosplit`) prints it in its rdata column, except that names have no
- * trailing dot ("." for the root), like every name dnstrail writes.
+ * trailing dot ("." for the root), like every name dnstrail writes, that
+ * RRSIG/SIG times are plain unsigned seconds (dig reads them around today's
+ * date), and that dig's trailing space after a TSIG without other data is
+ * not written.  SvcParamKeys are named as dig 9.18 names them (keys 7 and up
+ * as keyNNNNN).
  *
  * Types without a renderer of their own, and rdata that does not match its
  * type's format (a field past the end, bytes left over, a bad embedded name,

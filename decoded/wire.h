@@ -96,6 +96,16 @@ static inline uint32_t wire_u32(struct wire *w)
 	return v;
 }
 
+/* Looks at the byte `at` bytes ahead without moving or touching the error:
+ * 1 and *v set when it exists, else 0. */
+static inline int wire_peek_u8(const struct wire *w, size_t at, uint8_t *v)
+{
+	if (w->err || wire_avail(w) <= at)
+		return 0;
+	*v = w->pos[at];
+	return 1;
+}
+
 /* The next n bytes in place (valid while the buffer is), cursor advanced;
  * NULL on error.  A zero-length read returns pos, never NULL, unless in error. */
 static inline const uint8_t *wire_bytes(struct wire *w, size_t n)

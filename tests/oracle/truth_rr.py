@@ -2,6 +2,7 @@
 scripts/truth.py) turned into dnstrail's presentation format.
 
     truth_rr_to_presentation(rr) -> (name, type, ttl, data)
+    truth_edns_summary(opt_rr) -> dnstrail's EDNS summary text (or None)
 
 name and data follow dnstrail's conventions (dig's presentation format
 without trailing dots, root as "."), computed from the fields tshark 4.0
@@ -22,10 +23,11 @@ data is:
 import base64
 import calendar
 import re
+import socket
 import time
 
-__all__ = ["Prefix", "truth_name", "truth_rr_to_presentation", "TYPE_NAMES",
-           "type_mnemonic"]
+__all__ = ["Prefix", "truth_name", "truth_rr_to_presentation", "truth_edns_summary",
+           "TYPE_NAMES", "type_mnemonic"]
 
 
 class Prefix(str):
@@ -396,3 +398,80 @@ def truth_rr_to_presentation(rr):
     except (ValueError, KeyError, TypeError, AttributeError):
         data = None
     return name, rr["type"], rr.get("ttl"), data
+
+
+# ---- EDNS ---------------------------------------------------------------------
+
+def _edns_hex(name, b):
+    if not b:
+        return name
+    if len(b) > 64:
+        return "%s=%s..." % (name, b[:64].hex())
+    return "%s=%s" % (name, b.hex())
+
+
+def _label_escape(b):
+    out = []
+    for c in b:
+        if c < 0x21 or c > 0x7E:
+            out.append("\\%03d" % c)
+        elif chr(c) in _DIG_SPECIAL:
+            out.append("\\" + chr(c))
+        else:
+            out.append(chr(c))
+    return "".join(out)
+
+
+def _edns_option(code, b):
+    """One option token of dnstrail's EDNS summary (format: decoded/dns_parse.h)."""
+    if code == 3:
+        return _edns_hex("nsid", b)
+    if code == 8 and len(b) >= 4:
+        family, source, scope = b[0] << 8 | b[1], b[2], b[3]
+        size = {1: 4, 2: 16}.get(family)
+        if size and len(b) - 4 <= size and source <= size * 8 and scope <= size * 8:
+            addr = b[4:] + bytes(size - (len(b) - 4))
+            text = ".".join(str(x) for x in addr) if family == 1 else \
+                socket.inet_ntop(socket.AF_INET6, addr)
+            return "ecs=%s/%d/%d" % (text, source, scope)
+    if code == 9 and len(b) in (0, 4):
+        return "expire" + ("=%d" % int.from_bytes(b, "big") if b else "")
+    if code == 10:
+        return _edns_hex("cookie", b)
+    if code == 11 and len(b) in (0, 2):
+        return "keepalive" + ("=%d" % int.from_bytes(b, "big") if b else "")
+    if code == 12:
+        return "padding=%d" % len(b)
+    if code == 15 and len(b) >= 2:
+        text = b[2:]
+        tok = "ede=%d" % (b[0] << 8 | b[1])
+        if text:
+            tok += ":" + _label_escape(text[:64]) + ("..." if len(text) > 64 else "")
+        return tok
+    return _edns_hex("opt%d" % code, b)
+
+
+def truth_edns_summary(rr):
+    """dnstrail's EDNS summary of a truth OPT RR, or None when tshark's fields
+    cannot give it (an option tshark shows without its data)."""
+    r = rr.get("rdata") or {}
+    z = _int(r.get("dns.resp.z", "0"))
+    toks = ["udp=%d" % _int(r["dns.rr.udp_payload_size"]),
+            "v=%d" % _int(r["dns.resp.edns0_version"])]
+    if z & 0x8000:
+        toks.append("do")
+    if z & 0x7FFF:
+        toks.append("z=0x%04x" % (z & 0x7FFF))
+    for o in _list(r.get("dns.opt")):
+        if not isinstance(o, dict):
+            return None
+        if "dns.opt.data" not in o:
+            toks.append("malformed")  # tshark shows a length past the end, no data
+            break
+        toks.append(_edns_option(_int(o["dns.opt.code"]), _bytes(o["dns.opt.data"])))
+    text = toks[0]
+    for t in toks[1:]:
+        if len(text) + 1 + len(t) > 512 - 4:
+            return text + " ..."
+        text += " " + t
+    return text
