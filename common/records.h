@@ -116,7 +116,8 @@ struct rec_msg {
 	uint32_t msg_len; /* size of the DNS message in bytes */
 	uint32_t text_len;
 	uint32_t qname_off, edns_off; /* in the text area */
-	uint16_t qname_len, edns_len; /* edns: "udp=1232 do ecs=192.0.2.0/24 cookie=..." */
+	uint16_t qname_len, edns_len; /* edns: "udp=1232 v=0 do ecs=192.0.2.0/24/0 cookie=..."
+					 (the format: decoded/dns_parse.h) */
 	uint32_t reserved;
 	/* struct rec_rr rr[n_rr]; char text[text_len]; */
 };

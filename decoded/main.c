@@ -31,6 +31,7 @@
 #include <string.h>
 
 #define PUBLISH_EVERY 64
+#define MDNS_PORT 5353
 #define MAX_RRS 65535u /* a message cannot hold more */
 #define TEXT_STAGE (4u << 20) /* rendered text of one message: 64 KiB of wire at most x ~20 */
 
@@ -99,6 +100,14 @@ static void on_message(void *ctx, const struct pkt_meta *pm, const uint8_t *dns,
 	if (pm->has_vlan) {
 		m->flags |= MSG_F_VLAN;
 		m->vlan = pm->vlan;
+	}
+	if (pm->sport == MDNS_PORT || pm->dport == MDNS_PORT) {
+		/* mDNS reuses the top class bit: unicast-response wanted (in a
+		 * question) and cache-flush (in an RR), RFC 6762 5.4 and 10.2.
+		 * The class is the other 15 bits. */
+		m->qclass &= 0x7fff;
+		for (uint16_t i = 0; i < m->n_rr; i++)
+			b.rr[i].rclass &= 0x7fff;
 	}
 	size_t size = msgb_size(&b);
 	void *p = ring_reserve(d->out, (uint32_t)size);
