@@ -5,7 +5,10 @@
  * `pppoes` keywords shift the offsets of everything parsed after them, even
  * outside their parentheses.  So the untagged test comes first and each
  * deeper encapsulation is nested inside the previous one; a plain (untagged)
- * PPPoE session is not reachable that way and needs -f.  `port N` does not
+ * PPPoE session is not reachable that way and needs -f.  Live on Linux,
+ * libpcap tests VLAN tags through a kernel extension, and `vlan and pppoes`
+ * then compiles to a program the kernel refuses (libpcap would filter in
+ * user space, every packet copied up): live filters leave PPPoE out.  `port N` does not
  * match non-first IP fragments (no ports), nor IPv6 packets whose UDP/TCP
  * header follows an extension header, hence the explicit clauses for both.
  * The classic C passivedns filtered on `port 53` alone and lost every VLAN
@@ -19,7 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *capture_default_filter(int dlt, const uint16_t *ports, char *buf, size_t len)
+const char *capture_default_filter(int dlt, int live, const uint16_t *ports, char *buf, size_t len)
 {
 	char pl[512] = "";
 	size_t off = 0;
@@ -31,7 +34,9 @@ const char *capture_default_filter(int dlt, const uint16_t *ports, char *buf, si
 		 "(%s or (ip[6:2] & 0x3fff != 0) or "
 		 "(ip6 and (ip6[6] = 0 or ip6[6] = 43 or ip6[6] = 44 or ip6[6] = 60)))",
 		 pl);
-	if (dlt == DLT_EN10MB)
+	if (dlt == DLT_EN10MB && live)
+		snprintf(buf, len, "%s or (vlan and (%s or (vlan and %s)))", f, f, f);
+	else if (dlt == DLT_EN10MB)
 		snprintf(buf, len, "%s or (vlan and (%s or (vlan and (%s or (pppoes and %s)))))",
 			 f, f, f, f);
 	else
@@ -44,7 +49,7 @@ static void apply_filter(pcap_t *p, const struct capture_opts *o)
 	char def[8192];
 	const char *expr = o->filter;
 	if (!expr)
-		expr = capture_default_filter(pcap_datalink(p), o->ports, def, sizeof def);
+		expr = capture_default_filter(pcap_datalink(p), o->iface != NULL, o->ports, def, sizeof def);
 	if (!*expr)
 		return;
 	struct bpf_program prog;

@@ -27,7 +27,7 @@ pcap_t *capture_open(const struct capture_opts *o);
 
 /* The default filter for a link type: DNS ports, IP fragments (which carry no
  * ports) and IPv6 extension headers, also inside 802.1Q/802.1ad/QinQ tags and
- * PPPoE inside tags.  Written to buf; returns buf. */
-const char *capture_default_filter(int dlt, const uint16_t *ports, char *buf, size_t len);
+ * (from a file) PPPoE inside tags.  Written to buf; returns buf. */
+const char *capture_default_filter(int dlt, int live, const uint16_t *ports, char *buf, size_t len);
 
 #endif
