@@ -4,9 +4,10 @@
  * One thread, one io_uring.  Each turn:
  *   1. reap every completion without blocking, and let each sink run its
  *      timers (backoff, stall, rotation by time, SIGHUP reopen);
- *   2. read one batch from the ring (up to BATCH_RECORDS records or
- *      BATCH_BYTES of output), format it once into the batch buffer, and
- *      offer it to every sink's queue;
+ *   2. read one batch from the ring (up to BATCH_RECORDS records, and as
+ *      many bytes of output as every sink's queue can take, at most
+ *      BATCH_BYTES - see "flow control" in sink.h), format it once into the
+ *      batch buffer, and offer it to every sink's queue;
  *   3. prepare one write per idle sink that has queued lines and submit
  *      them all with a single io_uring_submit;
  *   4. persist the file sinks' recovery state, then release the ring tail
@@ -71,7 +72,7 @@
 #include <unistd.h>
 
 #define BATCH_RECORDS 1024
-#define BATCH_BYTES (256u << 10) /* a batch closes after the record that crosses this */
+#define BATCH_BYTES (256u << 10) /* output per batch, unless one record alone is bigger */
 #define RING_FIFO 4096 /* batches read ahead of the released tail */
 #define WAIT_IO_MS 1
 #define WAIT_RING_MS 50
@@ -137,10 +138,10 @@ static void progress(struct logd *L)
 	uint64_t pos = UINT64_MAX;
 	for (unsigned i = 0; i < L->nsinks; i++) {
 		const struct sink *s = &L->sinks[i];
-		if (!s->stalled && s->done_pos < pos)
+		if (sink_holds_ring(s) && s->done_pos < pos)
 			pos = s->done_pos;
 	}
-	if (pos == UINT64_MAX) /* every sink stalled: none holds the ring */
+	if (pos == UINT64_MAX) /* every sink stalled or lagging: none holds the ring */
 		pos = L->rio.read_pos;
 	ringio_release_to(&L->rio, pos);
 }
@@ -227,16 +228,18 @@ void logd_open(struct logd *L, const struct logd_config *cfg, const struct logd_
 
 /* ------------------------------------------------------------ loop */
 
-/* Reads and formats one batch.  Returns 1 when it stopped because the batch
- * was full (more records are probably waiting), else 0. */
-static int read_batch(struct logd *L, uint64_t limit, uint64_t now)
+/* Reads and formats one batch of at most budget bytes (more only when its
+ * first record alone is bigger).  Returns 1 when it stopped because the
+ * batch was full (more records are probably waiting), else 0. */
+static int read_batch(struct logd *L, uint64_t limit, size_t budget, uint64_t now)
 {
 	struct batch *b = &L->batch;
 	b->len = 0;
 	b->n = 0;
 	uint32_t lines = 0;
 	struct ring_view v;
-	while (b->n < b->max && b->len < BATCH_BYTES && L->rio.read_pos < limit) {
+	int full = 0;
+	while (b->n < b->max && L->rio.read_pos < limit) {
 		if (!ringio_peek(&L->rio, &v))
 			break;
 		if (v.type != REC_TXN) {
@@ -259,9 +262,11 @@ static int read_batch(struct logd *L, uint64_t limit, uint64_t now)
 		}
 		uint32_t nl;
 		size_t n = fmt_txn(&L->fmt, t, b->buf + b->len, b->cap - b->len, &nl);
+		if (b->n && (!n || b->len + n > budget)) {
+			full = 1; /* first in the next batch */
+			break;
+		}
 		if (!n) {
-			if (b->len)
-				return 1; /* no room left here: first in the next batch */
 			L->st.records_oversize++;
 			log_warn("skipping the transaction at ring position %" PRIu64 ": its output would "
 				 "exceed --max-output (%" PRIu64 " bytes)", v.pos, (uint64_t)b->cap);
@@ -276,7 +281,20 @@ static int read_batch(struct logd *L, uint64_t limit, uint64_t now)
 	L->st.records_read += b->n;
 	L->st.lines += lines;
 	L->st.bytes += b->len;
-	return b->n == b->max || b->len >= BATCH_BYTES;
+	return full || b->n == b->max;
+}
+
+/* The batch size every sink can take now, or 0 when one of them is full
+ * (then reading waits for its writes; see sink.h, flow control). */
+static size_t read_budget(struct logd *L, uint64_t now)
+{
+	size_t budget = BATCH_BYTES;
+	for (unsigned i = 0; i < L->nsinks; i++) {
+		size_t room = sink_read_budget(&L->sinks[i], now);
+		if (room < budget)
+			budget = room;
+	}
+	return budget;
 }
 
 static void reap(struct logd *L, uint64_t now)
@@ -351,9 +369,10 @@ int logd_run(struct logd *L)
 			sink_tick(&L->sinks[i], now);
 
 		int more = 0;
-		if (ringio_can_read(&L->rio) && L->rio.read_pos < limit) {
+		size_t budget = read_budget(L, now);
+		if (budget && ringio_can_read(&L->rio) && L->rio.read_pos < limit) {
 			uint64_t before = L->rio.read_pos;
-			more = read_batch(L, limit, now);
+			more = read_batch(L, limit, budget, now);
 			if (L->rio.read_pos != before) {
 				L->batch.pos_end = L->rio.read_pos;
 				for (unsigned i = 0; i < L->nsinks; i++)
@@ -392,7 +411,7 @@ int logd_run(struct logd *L)
 			struct __kernel_timespec ts = { 0, WAIT_IO_MS * 1000000L };
 			struct io_uring_cqe *cqe;
 			io_uring_wait_cqe_timeout(&L->uring, &cqe, &ts); /* ETIME/EINTR: just loop */
-		} else if (!input_done && ringio_can_read(&L->rio)) {
+		} else if (!input_done && budget && ringio_can_read(&L->rio)) {
 			ringio_wait(&L->rio, WAIT_RING_MS, sig->stop);
 		} else {
 			/* Only timers can change anything (a sink's backoff). */

@@ -18,7 +18,8 @@ const struct stat_desc sink_stat_desc[] = {
 	D(bytes_written, "bytes_written", "bytes written to the sink"),
 	D(lines_dropped, "lines_dropped", "lines not written, all causes"),
 	D(bytes_dropped, "bytes_dropped", "bytes of the lines not written"),
-	D(lines_dropped_full, "lines_dropped_full", "lines dropped because the sink's queue was full"),
+	D(lines_dropped_full, "lines_dropped_full",
+	  "lines dropped because the sink's queue was full (it lagged behind)"),
 	D(lines_dropped_failing, "lines_dropped_failing",
 	  "lines dropped because writes failed (disk full, I/O error) or during the retry backoff"),
 	D(lines_recovered, "lines_recovered",
@@ -31,12 +32,13 @@ const struct stat_desc sink_stat_desc[] = {
 	D(rotate_failures, "rotate_failures", "rotations that could not be done"),
 	D(compress_failures, "compress_failures", "rotated files that could not be compressed"),
 	D(stalls, "stalls", "times a write stayed in flight past the stall limit"),
+	D(lags, "lags", "times the queue stayed full past the wait limit"),
 };
 #undef D
 const size_t sink_stat_count = sizeof sink_stat_desc / sizeof sink_stat_desc[0];
 
 int sink_init(struct sink *s, const struct sink_ops *ops, const char *name, size_t qcap,
-	      size_t max_write, uint64_t stall_ns, uint64_t start_pos)
+	      size_t max_write, uint64_t stall_ns, uint64_t wait_ns, uint64_t start_pos)
 {
 	memset(s, 0, sizeof *s);
 	s->ops = ops;
@@ -47,6 +49,7 @@ int sink_init(struct sink *s, const struct sink_ops *ops, const char *name, size
 	s->qcap = qcap;
 	s->max_write = max_write;
 	s->stall_ns = stall_ns;
+	s->wait_ns = wait_ns;
 	s->done_pos = start_pos;
 	s->fd = -1;
 	return 0;
@@ -150,6 +153,8 @@ void sink_offer(struct sink *s, const struct batch *b)
 		uint64_t all_lines = b->rec[b->n - 1].lines - lines_before;
 		if (s->failing || s->stalled) {
 			drop(s, all_lines, b->len - start, &s->st.lines_dropped_failing);
+		} else if (s->lagging) {
+			drop(s, all_lines, b->len - start, &s->st.lines_dropped_full);
 		} else {
 			size_t room = s->qcap - (size_t)(s->q_head - s->q_tail);
 			uint32_t k = b->n; /* records [i, k) go in */
@@ -167,6 +172,34 @@ void sink_offer(struct sink *s, const struct batch *b)
 		}
 	}
 	push_mark(s, b->pos_end);
+}
+
+#define MIN_READ_ROOM (64u << 10)
+
+size_t sink_read_budget(struct sink *s, uint64_t now)
+{
+	if (s->failing || s->stalled || s->lagging) {
+		s->full_since = 0;
+		return SIZE_MAX;
+	}
+	size_t room = s->qcap - (size_t)(s->q_head - s->q_tail);
+	size_t min = s->qcap / 4 < MIN_READ_ROOM ? s->qcap / 4 : MIN_READ_ROOM;
+	if (room >= min) {
+		s->full_since = 0;
+		return room;
+	}
+	if (!s->full_since)
+		s->full_since = now;
+	if (now - s->full_since < s->wait_ns)
+		return 0;
+	s->full_since = 0;
+	s->lagging = 1;
+	s->st.lags++;
+	s->dropped_before_lag = s->st.lines_dropped;
+	log_warn("sink %s: cannot keep up (its queue of %zu bytes has been full for %.1f s): "
+		 "dropping (and counting) its records until the queue has drained", s->name, s->qcap,
+		 (double)s->wait_ns / 1e9);
+	return SIZE_MAX;
 }
 
 int sink_submit(struct sink *s, struct io_uring *ring, uint64_t now)
@@ -292,6 +325,11 @@ void sink_complete(struct sink *s, int res, uint64_t now)
 		s->ops->wrote(s, len);
 	advance(s, len);
 	s->backoff_ns = 0;
+	if (s->lagging && s->q_head == s->q_tail) {
+		s->lagging = 0;
+		log_info("sink %s: caught up; %" PRIu64 " lines dropped while it lagged", s->name,
+			 s->st.lines_dropped - s->dropped_before_lag);
+	}
 	if (s->in_failure) {
 		log_info("sink %s: writing again after a failure; %" PRIu64 " lines dropped meanwhile",
 			 s->name, s->st.lines_dropped - s->dropped_before_failure);

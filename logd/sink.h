@@ -21,6 +21,16 @@
  *     while the sink is failing, are dropped whole and counted, and their
  *     mark carries no bytes.
  *
+ * Flow control.  The ring is the big buffer, so logd reads it only as fast
+ * as its sinks take lines: a batch is sized to fit every sink's free queue
+ * (sink_read_budget), and while a sink's queue is full logd stops reading
+ * and the producer waits (backpressure, as everywhere after capd).  A sink
+ * that stays full for wait= seconds is declared lagging: it drops (and
+ * counts) every record until its queue has drained, and stops holding back
+ * the reading and the ring tail - so a slow or dead sink costs the others at
+ * most wait= seconds per episode, and a disk that is merely slower than a
+ * backlog in the ring loses nothing.  wait=0 drops at once when full.
+ *
  * A sink kind provides struct sink_ops; everything else here is shared, so
  * syslog, fluentd or Kafka sinks are new files, not changes to the loop.
  */
@@ -52,12 +62,12 @@ struct batch {
 struct sink_stats {
 	uint64_t lines_written, bytes_written;
 	uint64_t lines_dropped, bytes_dropped; /* all causes */
-	uint64_t lines_dropped_full; /* of which: the queue was full */
+	uint64_t lines_dropped_full; /* of which: the queue was full, or the sink lagged */
 	uint64_t lines_dropped_failing; /* of which: write errors and backoff */
 	uint64_t lines_recovered; /* already in the sink after a restart: not rewritten */
 	uint64_t writes, write_errors, short_writes;
 	uint64_t reopens, rotations, rotate_failures, compress_failures;
-	uint64_t stalls;
+	uint64_t stalls, lags;
 };
 
 extern const struct stat_desc sink_stat_desc[];
@@ -131,6 +141,10 @@ struct sink {
 	uint64_t dropped_before_failure; /* lines_dropped when it began */
 	uint64_t stall_ns;
 	int stalled; /* a write has been in flight longer than stall_ns */
+	uint64_t wait_ns; /* how long a full queue may hold back reading */
+	uint64_t full_since; /* when the queue became too full to read for it, or 0 */
+	int lagging; /* dropping until the queue has drained */
+	uint64_t dropped_before_lag;
 
 	/* Lets a sink persist its recovery state at once (after rotating). */
 	void (*persist)(void *ctx);
@@ -145,8 +159,19 @@ struct sink {
 /* Common part of creating a sink; qcap bytes of queue, writes of at most
  * max_write bytes.  -1 when out of memory. */
 int sink_init(struct sink *s, const struct sink_ops *ops, const char *name, size_t qcap,
-	      size_t max_write, uint64_t stall_ns, uint64_t start_pos);
+	      size_t max_write, uint64_t stall_ns, uint64_t wait_ns, uint64_t start_pos);
 void sink_free(struct sink *s);
+
+/* How many bytes of output the next batch may have for this sink: SIZE_MAX
+ * when the sink does not constrain reading (it drops anyway), 0 when its
+ * queue is too full to read now.  Declares the sink lagging once it has
+ * been too full for wait_ns. */
+size_t sink_read_budget(struct sink *s, uint64_t now);
+/* Whether the sink's progress holds back the ring tail. */
+static inline int sink_holds_ring(const struct sink *s)
+{
+	return !s->stalled && !s->lagging;
+}
 
 /* Queue what fits of the batch, drop (and count) the rest. */
 void sink_offer(struct sink *s, const struct batch *b);

@@ -489,7 +489,7 @@ int sink_file_create(struct sink *s, const struct sink_spec *sp, uint64_t start_
 		     size_t max_line)
 {
 	if (sink_init(s, &file_ops, sp->text, sp->queue_bytes, SINK_MAX_WRITE, sp->stall_ns,
-		      start_pos) < 0)
+		      sp->wait_ns, start_pos) < 0)
 		return -1;
 	struct file_sink *f = calloc(1, sizeof *f);
 	if (!f) {

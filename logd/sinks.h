@@ -21,6 +21,7 @@ struct sink_spec {
 	char path[STATE_PATH_MAX];
 	uint64_t queue_bytes; /* size= */
 	uint64_t stall_ns; /* stall= */
+	uint64_t wait_ns; /* wait= */
 	uint64_t max_size; /* max-size=, 0: no rotation by size */
 	uint64_t rotate_every_ns; /* rotate-every=, 0: no rotation by time */
 	unsigned max_files; /* max-files= */
