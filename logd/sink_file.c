@@ -35,6 +35,7 @@
 
 #define RETRY_NS 1000000000ull /* reopen retry after a failed SIGHUP reopen */
 #define ROTATE_RETRY_NS 60000000000ull /* after a failed rotation */
+#define MAX_ZJOBS 4 /* compressions at once; rotation waits beyond */
 
 struct file_sink {
 	struct sink_spec spec;
@@ -46,7 +47,13 @@ struct file_sink {
 	uint64_t opened_at; /* CLOCK_MONOTONIC ns, for rotate-every */
 	int reopen_wanted;
 	uint64_t reopen_at, rotate_at; /* earliest retry times */
-	pid_t zpid; /* compression child, 0 if none */
+	struct zjob {
+		pid_t pid;
+		uint64_t rotation; /* rotations count when it started */
+		uint64_t started;
+		char tmp[STATE_PATH_MAX + 48];
+	} zjobs[MAX_ZJOBS]; /* compression children */
+	unsigned nzjobs;
 	int dirty; /* state entry changed */
 	int truncate_warned;
 	size_t max_line;
@@ -238,25 +245,16 @@ int sink_file_state(struct sink *s, struct state_entry *e)
 
 /* ---- rotation ---- */
 
-static int compress_into(const char *src, const char *dst)
+/* Compression runs in child processes, one per rotated file, while logd
+ * keeps rotating: the child reads the rotated file through a descriptor
+ * and writes a temporary file; the parent, when it reaps the child, knows
+ * how many rotations happened since and so where the file has moved to
+ * (PATH.j), and renames the result to PATH.j.gz. */
+static int gz_copy(int in, int out)
 {
-	char tmp[STATE_PATH_MAX + 64];
-	snprintf(tmp, sizeof tmp, "%s.tmp", dst);
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -1;
-	int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
 	gzFile z = gzdopen(out, "wb6");
-	if (!z) {
-		close(out);
-		close(in);
-		unlink(tmp);
+	if (!z)
 		return -1;
-	}
 	static char buf[1 << 18];
 	ssize_t n;
 	int ok = 1;
@@ -267,52 +265,82 @@ static int compress_into(const char *src, const char *dst)
 		}
 	if (n < 0)
 		ok = 0;
-	if (gzclose(z) != Z_OK)
+	if (gzclose(z) != Z_OK) /* closes out */
 		ok = 0;
-	close(in);
-	if (!ok || rename(tmp, dst) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return unlink(src);
+	return ok ? 0 : -1;
 }
 
-/* Compresses PATH.1 into PATH.1.gz in a child, out of the loop.  Rotation
- * waits for it, so the name it works on does not move meanwhile. */
-static void spawn_compress(struct sink *s, const char *src)
+static void spawn_compress(struct sink *s, const char *src, uint64_t now)
 {
 	struct file_sink *f = F(s);
-	char dst[STATE_PATH_MAX + 40];
-	snprintf(dst, sizeof dst, "%s.gz", src);
-	pid_t pid = fork();
-	if (pid < 0) {
-		s->st.compress_failures++;
-		log_warn("sink %s: cannot start compressing %s: %s", s->name, src, strerror(errno));
-		return;
-	}
+	struct zjob *j = &f->zjobs[f->nzjobs];
+	snprintf(j->tmp, sizeof j->tmp, "%s.gz-tmp.%" PRIu64, f->spec.path, s->st.rotations);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int out = in < 0 ? -1 : open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	pid_t pid = out < 0 ? -1 : fork();
 	if (pid == 0) {
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGUSR1, SIG_DFL);
 		if (setpriority(PRIO_PROCESS, 0, 10) < 0) {
-			/* still compress, at normal priority */
+			/* compress at normal priority then */
 		}
-		_exit(compress_into(src, dst) == 0 ? 0 : 1);
+		_exit(gz_copy(in, out) == 0 ? 0 : 1);
 	}
-	f->zpid = pid;
+	int err = errno;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (pid < 0) {
+		s->st.compress_failures++;
+		if (out >= 0)
+			unlink(j->tmp);
+		log_warn("sink %s: cannot start compressing %s: %s: it stays uncompressed", s->name, src,
+			 strerror(err));
+		return;
+	}
+	j->pid = pid;
+	j->rotation = s->st.rotations;
+	j->started = now;
+	f->nzjobs++;
 }
 
-static void reap_compress(struct sink *s)
+static void finish_compress(struct sink *s, struct zjob *j, int status)
 {
 	struct file_sink *f = F(s);
-	int status;
-	if (!f->zpid || waitpid(f->zpid, &status, WNOHANG) != f->zpid)
-		return;
-	f->zpid = 0;
+	/* The file compressed was PATH.1 at rotation j->rotation. */
+	uint64_t k = 1 + s->st.rotations - j->rotation;
+	char plain[STATE_PATH_MAX + 24], gz[STATE_PATH_MAX + 32];
+	snprintf(plain, sizeof plain, "%s.%" PRIu64, f->spec.path, k);
+	snprintf(gz, sizeof gz, "%s.gz", plain);
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		s->st.compress_failures++;
-		log_warn("sink %s: compressing %s.1 failed: it stays uncompressed", s->name, f->spec.path);
+		unlink(j->tmp);
+		log_warn("sink %s: compressing %s failed: it stays uncompressed", s->name, plain);
+	} else if (k > f->spec.max_files) {
+		unlink(j->tmp); /* rotated out meanwhile */
+	} else if (rename(j->tmp, gz) < 0 || unlink(plain) < 0) {
+		s->st.compress_failures++;
+		log_warn("sink %s: cannot put the compressed %s in place: %s", s->name, gz, strerror(errno));
+	}
+}
+
+static void reap_compress(struct sink *s, int block)
+{
+	struct file_sink *f = F(s);
+	for (unsigned i = 0; i < f->nzjobs;) {
+		int status;
+		pid_t r = waitpid(f->zjobs[i].pid, &status, block ? 0 : WNOHANG);
+		if (r == 0 || (r < 0 && errno == EINTR)) {
+			i++;
+			continue;
+		}
+		if (r < 0)
+			status = 1 << 8; /* lost: count it as failed */
+		finish_compress(s, &f->zjobs[i], status);
+		f->zjobs[i] = f->zjobs[--f->nzjobs];
 	}
 }
 
@@ -356,7 +384,7 @@ static void rotate(struct sink *s, uint64_t now)
 	adopt(s, fd, &sb, now);
 	s->st.rotations++;
 	if (f->spec.gzip)
-		spawn_compress(s, a);
+		spawn_compress(s, a, now);
 	return;
 fail:
 	s->st.rotate_failures++;
@@ -368,7 +396,8 @@ fail:
 static int can_rotate(struct sink *s, uint64_t now)
 {
 	struct file_sink *f = F(s);
-	return f->regular && f->fsize > 0 && !f->zpid && now >= f->rotate_at && sink_on_mark(s);
+	return f->regular && f->fsize > 0 && f->nzjobs < MAX_ZJOBS && now >= f->rotate_at &&
+	       sink_on_mark(s);
 }
 
 static int file_before_write(struct sink *s, uint64_t now, size_t first, size_t *limit)
@@ -435,7 +464,7 @@ static void do_reopen(struct sink *s, uint64_t now)
 static void file_tick(struct sink *s, uint64_t now, int idle)
 {
 	struct file_sink *f = F(s);
-	reap_compress(s);
+	reap_compress(s, 0);
 	if (!idle)
 		return;
 	if (f->reopen_wanted && now >= f->reopen_at)
@@ -455,12 +484,7 @@ static void file_done(struct sink *s)
 static void file_close(struct sink *s)
 {
 	struct file_sink *f = F(s);
-	if (f->zpid) {
-		/* Let the compression finish: it is the only copy. */
-		int status;
-		waitpid(f->zpid, &status, 0);
-		f->zpid = 0;
-	}
+	reap_compress(s, 1); /* let compressions finish and put them in place */
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -488,8 +512,13 @@ int sink_is_file(const struct sink *s)
 int sink_file_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos,
 		     size_t max_line)
 {
-	if (sink_init(s, &file_ops, sp->text, sp->queue_bytes, SINK_MAX_WRITE, sp->stall_ns,
-		      sp->wait_ns, start_pos) < 0)
+	/* Writes (and the merged batches they end on) are the unit of rotation:
+	 * keep them a small part of max-size so files come out close to it. */
+	size_t max_write = SINK_MAX_WRITE;
+	if (sp->max_size && sp->max_size / 16 < max_write)
+		max_write = sp->max_size / 16 < (64u << 10) ? 64u << 10 : (size_t)(sp->max_size / 16);
+	if (sink_init(s, &file_ops, sp->text, sp->queue_bytes, max_write, sp->stall_ns, sp->wait_ns,
+		      start_pos) < 0)
 		return -1;
 	struct file_sink *f = calloc(1, sizeof *f);
 	if (!f) {
