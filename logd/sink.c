@@ -317,6 +317,13 @@ void sink_complete(struct sink *s, int res, uint64_t now)
 			at_mark = (size_t)(mark_at(s, j)->q_end - s->q_tail);
 		size_t keep = s->ops->short_write ? s->ops->short_write(s, (size_t)res, len, at_mark)
 						   : (size_t)res;
+		s->q_sub = s->q_tail;
+		if (!keep) {
+			/* Not even one batch fits: retrying would only cut it again. */
+			s->st.write_errors++;
+			sink_fail(s, now, "short write with no room for a whole batch (disk full?)");
+			return;
+		}
 		advance(s, keep);
 		s->q_sub = s->q_tail;
 		return;
