@@ -331,12 +331,27 @@ static void submit(struct logd *L, uint64_t now)
 		die(1, "io_uring_submit failed: %s", strerror(-rc));
 }
 
-static int all_idle(const struct logd *L)
+/* Flushed as far as it will go: every sink idle, or stalled (a stalled
+ * sink has given up its queue; only its hung write is left). */
+static int all_flushed(const struct logd *L)
 {
 	for (unsigned i = 0; i < L->nsinks; i++)
-		if (!sink_idle(&L->sinks[i]))
+		if (!sink_idle(&L->sinks[i]) && !L->sinks[i].stalled)
 			return 0;
 	return 1;
+}
+
+/* Leaving with writes unfinished: count what they held as dropped. */
+static void abandon(struct logd *L)
+{
+	for (unsigned i = 0; i < L->nsinks; i++) {
+		struct sink *s = &L->sinks[i];
+		if (!sink_idle(s)) {
+			log_warn("sink %s: exiting with %" PRIu64 " lines not written (counted as dropped)",
+				 s->name, s->lines_head - s->lines_tail);
+			sink_abandon(s);
+		}
+	}
 }
 
 int logd_run(struct logd *L)
@@ -398,7 +413,7 @@ int logd_run(struct logd *L)
 		}
 
 		int input_done = ringio_drained(&L->rio) || (stopping && L->rio.read_pos >= limit);
-		if (input_done && all_idle(L))
+		if (input_done && all_flushed(L))
 			break;
 		if (stopping && now >= deadline) {
 			log_warn("stopping without flushing every sink: writes still pending after %llu s",
@@ -419,6 +434,7 @@ int logd_run(struct logd *L)
 			nanosleep(&ts, NULL);
 		}
 	}
+	abandon(L);
 	progress(L);
 	return L->exit_code;
 }

@@ -289,6 +289,16 @@ void sink_fail(struct sink *s, uint64_t now, const char *why)
 	s->failing = 1;
 }
 
+void sink_abandon(struct sink *s)
+{
+	drop(s, s->lines_head - s->lines_tail, s->q_head - s->q_tail, &s->st.lines_dropped_failing);
+	s->lines_tail = s->lines_head;
+	s->q_tail = s->q_sub = s->q_head;
+	s->m_n = 0;
+	s->inflight = 0;
+	/* done_pos stays: a file's recovery state must not claim these. */
+}
+
 void sink_complete(struct sink *s, int res, uint64_t now)
 {
 	size_t len = s->inflight_len;

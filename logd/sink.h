@@ -184,6 +184,9 @@ void sink_tick(struct sink *s, uint64_t now);
 int sink_idle(const struct sink *s);
 /* Every byte before q_tail belongs to a settled mark (no partial batch). */
 int sink_on_mark(const struct sink *s);
+/* At exit with writes unfinished: count every line not written as dropped
+ * (the in-flight write's too) and release the sink's hold on the ring. */
+void sink_abandon(struct sink *s);
 /* Enter the failing state: drop what is queued, retry after the backoff.
  * why is logged once per failure episode. */
 void sink_fail(struct sink *s, uint64_t now, const char *why);
