@@ -124,21 +124,35 @@ static void repair_tail(struct sink *s)
 	struct file_sink *f = F(s);
 	if (!f->regular || !f->fsize)
 		return;
+	/* The sink's descriptor is write-only: read through a new one to the
+	 * same file (not the path, which may name another file by now). */
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", s->fd);
+	int rfd = open(self, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0) {
+		log_warn("sink %s: cannot read %s to check its last line: %s", s->name, f->spec.path,
+			 strerror(errno));
+		return;
+	}
 	char buf[65536];
 	uint64_t end = f->fsize, limit = f->max_line + 1;
 	uint64_t scanned = 0;
 	while (end > 0 && scanned < limit) {
 		size_t n = end < sizeof buf ? (size_t)end : sizeof buf;
-		ssize_t r = pread(s->fd, buf, n, (off_t)(end - n));
+		ssize_t r = pread(rfd, buf, n, (off_t)(end - n));
 		if (r != (ssize_t)n) {
 			log_warn("sink %s: cannot read the end of %s to check its last line: %s", s->name,
 				 f->spec.path, r < 0 ? strerror(errno) : "short read");
+			close(rfd);
 			return;
 		}
-		if (end == f->fsize && buf[n - 1] == '\n')
+		if (end == f->fsize && buf[n - 1] == '\n') {
+			close(rfd);
 			return; /* the usual case: ends with a whole line */
+		}
 		char *nl = memrchr(buf, '\n', n);
 		if (nl) {
+			close(rfd);
 			uint64_t keep = end - n + (uint64_t)(nl - buf) + 1;
 			if (ftruncate(s->fd, (off_t)keep) == 0) {
 				log_warn("sink %s: removed a partial last line (%" PRIu64 " bytes) from %s, "
@@ -150,6 +164,7 @@ static void repair_tail(struct sink *s)
 		end -= n;
 		scanned += n;
 	}
+	close(rfd);
 	if (end == 0 && ftruncate(s->fd, 0) == 0) {
 		log_warn("sink %s: %s held no complete line (%" PRIu64 " bytes): emptied it", s->name,
 			 f->spec.path, f->fsize);
