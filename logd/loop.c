@@ -213,7 +213,7 @@ void logd_open(struct logd *L, const struct logd_config *cfg, const struct logd_
 			struct sink *s = &L->sinks[i];
 			if (!sink_is_file(s))
 				continue;
-			sink_file_recover(s, state_find(&L->state, cfg->sinks[i].path), head);
+			sink_file_recover(s, state_find(&L->state, cfg->sinks[i].path), start, head);
 			s->persist = persist_now;
 			s->persist_ctx = L;
 		}

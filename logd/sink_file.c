@@ -179,7 +179,8 @@ static void repair_tail(struct sink *s)
 		 "writes: left it alone and started a new line", s->name, f->spec.path);
 }
 
-void sink_file_recover(struct sink *s, const struct state_entry *e, uint64_t head)
+void sink_file_recover(struct sink *s, const struct state_entry *e, uint64_t tail,
+		       uint64_t head)
 {
 	struct file_sink *f = F(s);
 	if (!f->regular)
@@ -187,6 +188,14 @@ void sink_file_recover(struct sink *s, const struct state_entry *e, uint64_t hea
 	if (e && e->pos > head) {
 		log_warn("sink %s: recovery state is ahead of the ring (position %" PRIu64 " > head %"
 			 PRIu64 "): ignoring it", s->name, e->pos, head);
+		e = NULL;
+	}
+	if (e && e->pos < tail) {
+		/* The ring went on without this sink (it lagged, stalled or was
+		 * abandoned at exit): what the file has beyond the recorded size
+		 * cannot be written again, so keep its whole lines. */
+		log_warn("sink %s: records before ring position %" PRIu64 " were released while this "
+			 "sink was not keeping up: keeping what %s holds", s->name, tail, f->spec.path);
 		e = NULL;
 	}
 	if (!e) {

@@ -404,7 +404,7 @@ START_TEST(file_recovery)
 	struct sink s;
 	ck_assert_int_eq(sink_file_create(&s, &sp, 100, 1 << 20), 0);
 	ck_assert_int_eq(s.ops->open(&s, err, sizeof err), 0);
-	sink_file_recover(&s, &e, 1000);
+	sink_file_recover(&s, &e, 100, 1000);
 	ck_assert_uint_eq(s.skip_until, 700);
 	stat(p, &sb);
 	ck_assert_int_eq(sb.st_size, 8);
@@ -419,7 +419,7 @@ START_TEST(file_recovery)
 	put_file(p, "one\ntwo\npart");
 	ck_assert_int_eq(sink_file_create(&s, &sp, 0, 1 << 20), 0);
 	ck_assert_int_eq(s.ops->open(&s, err, sizeof err), 0);
-	sink_file_recover(&s, NULL, 1000);
+	sink_file_recover(&s, NULL, 0, 1000);
 	ck_assert_uint_eq(s.skip_until, 0);
 	s.ops->close(&s);
 	sink_free(&s);
@@ -441,12 +441,17 @@ START_TEST(file_recovery)
 	put_file(p, "");
 	ck_assert_int_eq(sink_file_create(&s, &sp, 0, 1 << 20), 0);
 	ck_assert_int_eq(s.ops->open(&s, err, sizeof err), 0);
-	sink_file_recover(&s, &e, 1000);
+	sink_file_recover(&s, &e, 100, 1000);
 	ck_assert_uint_eq(s.skip_until, 700);
 	stat(p1, &sb);
 	ck_assert_int_eq(sb.st_size, 2);
-	/* 4. an entry ahead of the ring head is not believed */
-	sink_file_recover(&s, &e, 10);
+	/* 4. an entry ahead of the ring head, or behind its tail, is not
+	 * applied: nothing truncated, nothing skipped */
+	s.skip_until = 0;
+	sink_file_recover(&s, &e, 0, 10);
+	ck_assert_uint_eq(s.skip_until, 0);
+	sink_file_recover(&s, &e, 800, 1000);
+	ck_assert_uint_eq(s.skip_until, 0);
 	s.ops->close(&s);
 	sink_free(&s);
 }
