@@ -20,6 +20,7 @@
 
 #include "log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -50,10 +51,13 @@ struct file_sink {
 	struct zjob {
 		pid_t pid;
 		uint64_t rotation; /* rotations count when it started */
+		unsigned k0; /* the file was PATH.<k0> then */
 		uint64_t started;
 		char tmp[STATE_PATH_MAX + 48];
 	} zjobs[MAX_ZJOBS]; /* compression children */
 	unsigned nzjobs;
+	uint64_t zseq; /* names the temporary files */
+	unsigned sweep_k; /* next PATH.<k> to check for a missed compression */
 	int dirty; /* state entry changed */
 	int truncate_warned;
 	size_t max_line;
@@ -94,6 +98,8 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void remove_stale_tmp(struct sink *s);
+
 static int file_open(struct sink *s, char *err, size_t errlen)
 {
 	struct file_sink *f = F(s);
@@ -114,6 +120,10 @@ static int file_open(struct sink *s, char *err, size_t errlen)
 		return -1;
 	}
 	adopt(s, fd, &sb, mono_ns());
+	if (f->spec.gzip) {
+		remove_stale_tmp(s);
+		f->sweep_k = 1;
+	}
 	return 0;
 }
 
@@ -294,11 +304,13 @@ static int gz_copy(int in, int out)
 	return ok ? 0 : -1;
 }
 
-static void spawn_compress(struct sink *s, const char *src, uint64_t now)
+static void spawn_compress(struct sink *s, unsigned k0, uint64_t now)
 {
 	struct file_sink *f = F(s);
 	struct zjob *j = &f->zjobs[f->nzjobs];
-	snprintf(j->tmp, sizeof j->tmp, "%s.gz-tmp.%" PRIu64, f->spec.path, s->st.rotations);
+	char src[STATE_PATH_MAX + 24];
+	snprintf(src, sizeof src, "%s.%u", f->spec.path, k0);
+	snprintf(j->tmp, sizeof j->tmp, "%s.gz-tmp.%" PRIu64, f->spec.path, f->zseq++);
 	int in = open(src, O_RDONLY | O_CLOEXEC);
 	int out = in < 0 ? -1 : open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	pid_t pid = out < 0 ? -1 : fork();
@@ -327,6 +339,7 @@ static void spawn_compress(struct sink *s, const char *src, uint64_t now)
 	}
 	j->pid = pid;
 	j->rotation = s->st.rotations;
+	j->k0 = k0;
 	j->started = now;
 	f->nzjobs++;
 }
@@ -334,8 +347,8 @@ static void spawn_compress(struct sink *s, const char *src, uint64_t now)
 static void finish_compress(struct sink *s, struct zjob *j, int status)
 {
 	struct file_sink *f = F(s);
-	/* The file compressed was PATH.1 at rotation j->rotation. */
-	uint64_t k = 1 + s->st.rotations - j->rotation;
+	/* The file compressed was PATH.<k0> at rotation j->rotation. */
+	uint64_t k = j->k0 + s->st.rotations - j->rotation;
 	char plain[STATE_PATH_MAX + 24], gz[STATE_PATH_MAX + 32];
 	snprintf(plain, sizeof plain, "%s.%" PRIu64, f->spec.path, k);
 	snprintf(gz, sizeof gz, "%s.gz", plain);
@@ -407,8 +420,10 @@ static void rotate(struct sink *s, uint64_t now)
 	}
 	adopt(s, fd, &sb, now);
 	s->st.rotations++;
+	if (f->sweep_k && f->sweep_k <= f->spec.max_files)
+		f->sweep_k++; /* the files it has still to check moved up one */
 	if (f->spec.gzip)
-		spawn_compress(s, a, now);
+		spawn_compress(s, 1, now);
 	return;
 fail:
 	s->st.rotate_failures++;
@@ -485,10 +500,54 @@ static void do_reopen(struct sink *s, uint64_t now)
 	s->st.reopens++;
 }
 
+/* After a crash, rotated files may have been left uncompressed (their
+ * child was lost with logd) and temporary files behind: finish the job. */
+static void sweep_compress(struct sink *s, uint64_t now)
+{
+	struct file_sink *f = F(s);
+	while (f->sweep_k && f->sweep_k <= f->spec.max_files && f->nzjobs < MAX_ZJOBS) {
+		char plain[STATE_PATH_MAX + 24], gz[STATE_PATH_MAX + 32];
+		snprintf(plain, sizeof plain, "%s.%u", f->spec.path, f->sweep_k);
+		snprintf(gz, sizeof gz, "%s.gz", plain);
+		struct stat sb;
+		if (stat(plain, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			if (stat(gz, &sb) == 0)
+				unlink(plain); /* compressed, but not yet removed */
+			else
+				spawn_compress(s, f->sweep_k, now);
+		}
+		f->sweep_k++;
+	}
+}
+
+static void remove_stale_tmp(struct sink *s)
+{
+	struct file_sink *f = F(s);
+	char dirbuf[STATE_PATH_MAX];
+	snprintf(dirbuf, sizeof dirbuf, "%s", f->spec.path);
+	char *slash = strrchr(dirbuf, '/');
+	const char *base = slash ? slash + 1 : dirbuf;
+	char prefix[STATE_PATH_MAX + 16];
+	snprintf(prefix, sizeof prefix, "%s.gz-tmp.", base);
+	if (slash)
+		*slash = 0;
+	const char *d = slash ? (*dirbuf ? dirbuf : "/") : ".";
+	DIR *dir = opendir(d);
+	if (!dir)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dir)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) && unlinkat(dirfd(dir), e->d_name, 0) == 0)
+			log_info("sink %s: removed %s/%s, left by an interrupted compression", s->name, d,
+				 e->d_name);
+	closedir(dir);
+}
+
 static void file_tick(struct sink *s, uint64_t now, int idle)
 {
 	struct file_sink *f = F(s);
 	reap_compress(s, 0);
+	sweep_compress(s, now);
 	if (!idle)
 		return;
 	if (f->reopen_wanted && now >= f->reopen_at)

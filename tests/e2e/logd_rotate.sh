@@ -55,6 +55,18 @@ tail -n "$kept" "$T/exp" >"$T/exp.tail"
 [ "$kept" -gt $((3 * 2400)) ] || fail "only $kept lines kept in 4 files of ~1M"
 echo "ok: gzip rotation"
 
+# ---- 2b. a crash left out.2 uncompressed and a temporary file behind: the
+# next logd finishes the job
+gzip -dc "$T/z/out.2.gz" >"$T/z/out.2" && rm "$T/z/out.2.gz"
+cp "$T/z/out.2" "$T/z2.ref"
+echo junk >"$T/z/out.gz-tmp.99"
+"$FEED" --ring "$T/run/log" --start 20000 -n 10 --eof >/dev/null
+"$LOGD" --in log --run-dir "$T/run" --sink "file:$T/z/out,max-size=1M,max-files=3,gzip" \
+	"${ROOT[@]}" 2>"$T/z2.err" || fail "logd (gzip sweep) exited $?"
+[ "$(ls "$T/z" | tr '\n' ' ')" = "out out.1.gz out.2.gz out.3.gz " ] || fail "after sweep: $(ls "$T/z")"
+gzip -dc "$T/z/out.2.gz" | cmp -s - "$T/z2.ref" || fail "swept out.2.gz differs"
+echo "ok: leftover uncompressed file and temporary file handled after a crash"
+
 # ---- 3. by time: rotate-every=1 while records trickle in for ~4 s
 mkdir -p "$T/t"
 rm -rf "$T/run"; mkdir -p "$T/run"
