@@ -303,9 +303,10 @@ static void reap(struct logd *L, uint64_t now)
 	unsigned head, n = 0;
 	io_uring_for_each_cqe(&L->uring, head, cqe)
 	{
-		uint64_t id = io_uring_cqe_get_data64(cqe);
-		if (id >= 1 && id <= L->nsinks) {
-			sink_complete(&L->sinks[id - 1], cqe->res, now);
+		uint64_t ud = io_uring_cqe_get_data64(cqe);
+		uint32_t i = SINK_UD_INDEX(ud);
+		if (i < L->nsinks) {
+			sink_complete(&L->sinks[i], SINK_UD_TAG(ud), cqe->res, now);
 			L->inflight--;
 		}
 		n++;

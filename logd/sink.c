@@ -1,6 +1,7 @@
 /*
- * sink.c - the queue, marks, writes, failure and stall handling every sink
- * shares (sink.h).  A sink kind only says where bytes go (sink_ops).
+ * sink.c - what every sink shares (sink.h): the queue and its marks, one
+ * write at a time, flow control and lagging, failure with backoff, stalls,
+ * counters.  A sink kind only says where bytes go (sink_ops).
  */
 #include "sink.h"
 
@@ -139,6 +140,10 @@ static void push_mark(struct sink *s, uint64_t pos)
 
 void sink_offer(struct sink *s, const struct batch *b)
 {
+	if (s->ops->offer) {
+		s->ops->offer(s, b);
+		return;
+	}
 	uint32_t i = 0;
 	if (s->skip_until) {
 		while (i < b->n && b->rec[i].pos < s->skip_until)
@@ -204,6 +209,8 @@ size_t sink_read_budget(struct sink *s, uint64_t now)
 
 int sink_submit(struct sink *s, struct io_uring *ring, uint64_t now)
 {
+	if (s->ops->submit)
+		return s->ops->submit(s, ring, now);
 	if (s->inflight || s->failing || s->q_head == s->q_sub || !s->m_n)
 		return 0;
 	struct sink_mark *m0 = mark_at(s, 0);
@@ -235,7 +242,7 @@ int sink_submit(struct sink *s, struct io_uring *ring, uint64_t now)
 	}
 	/* Offset -1: the file position, i.e. the end for an O_APPEND file. */
 	io_uring_prep_writev(sqe, fd, s->iov, (unsigned)iovcnt, (uint64_t)-1);
-	io_uring_sqe_set_data64(sqe, (uint64_t)s->index + 1);
+	io_uring_sqe_set_data64(sqe, SINK_UD(s->index, 0));
 	s->inflight = 1;
 	s->inflight_since = now;
 	s->inflight_len = len;
@@ -299,8 +306,12 @@ void sink_abandon(struct sink *s)
 	/* done_pos stays: a file's recovery state must not claim these. */
 }
 
-void sink_complete(struct sink *s, int res, uint64_t now)
+void sink_complete(struct sink *s, uint32_t tag, int res, uint64_t now)
 {
+	if (s->ops->complete) {
+		s->ops->complete(s, tag, res, now);
+		return;
+	}
 	size_t len = s->inflight_len;
 	s->inflight = 0;
 	if (s->stalled) {

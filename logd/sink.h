@@ -110,7 +110,20 @@ struct sink_ops {
 	/* done_pos moved (for sinks that persist it). */
 	void (*done)(struct sink *s);
 	void (*close)(struct sink *s);
+
+	/* Optional replacements of the shared path, for kinds that do not
+	 * write lines as they are to one descriptor: a syslog or fluentd sink
+	 * frames each line as it queues it (offer), a Kafka sink hands lines to
+	 * librdkafka and waits on its event fd (submit, complete).  Each SQE's
+	 * user data is SINK_UD(index, tag); complete gets the tag back. */
+	void (*offer)(struct sink *s, const struct batch *b);
+	int (*submit)(struct sink *s, struct io_uring *ring, uint64_t now);
+	void (*complete)(struct sink *s, uint32_t tag, int res, uint64_t now);
 };
+
+#define SINK_UD(index, tag) ((uint64_t)(tag) << 32 | ((uint64_t)(index) + 1))
+#define SINK_UD_INDEX(ud) ((uint32_t)(ud) - 1)
+#define SINK_UD_TAG(ud) ((uint32_t)((ud) >> 32))
 
 struct sink {
 	const struct sink_ops *ops;
@@ -175,10 +188,10 @@ static inline int sink_holds_ring(const struct sink *s)
 
 /* Queue what fits of the batch, drop (and count) the rest. */
 void sink_offer(struct sink *s, const struct batch *b);
-/* Prepares at most one write SQE.  1 if one was prepared, 0 if not, -1 when
- * the submission queue is full. */
+/* Prepares the sink's SQEs (the shared path: at most one write).  Returns
+ * how many, or -1 when the submission queue is full. */
 int sink_submit(struct sink *s, struct io_uring *ring, uint64_t now);
-void sink_complete(struct sink *s, int res, uint64_t now);
+void sink_complete(struct sink *s, uint32_t tag, int res, uint64_t now);
 void sink_tick(struct sink *s, uint64_t now);
 /* Nothing queued and nothing in flight. */
 int sink_idle(const struct sink *s);

@@ -92,7 +92,7 @@ static int pump(struct sink *s, uint64_t now, int use_fake, int fake_res)
 	ck_assert_int_eq(io_uring_wait_cqe(&ring, &cqe), 0);
 	int res = use_fake ? fake_res : cqe->res;
 	io_uring_cqe_seen(&ring, cqe);
-	sink_complete(s, res, now);
+	sink_complete(s, 0, res, now);
 	return 1;
 }
 
@@ -121,7 +121,7 @@ START_TEST(done_after_completion)
 	io_uring_wait_cqe(&ring, &cqe);
 	int res = cqe->res;
 	io_uring_cqe_seen(&ring, cqe);
-	sink_complete(&s, res, 0);
+	sink_complete(&s, 0, res, 0);
 	ck_assert_uint_eq(s.done_pos, b.pos_end);
 	ck_assert_uint_eq(s.st.lines_written, b.rec[9].lines);
 	ck_assert_uint_eq(s.st.bytes_written, b.len);
@@ -279,7 +279,7 @@ START_TEST(stall_and_lag)
 	io_uring_wait_cqe(&ring, &cqe);
 	int res = cqe->res;
 	io_uring_cqe_seen(&ring, cqe);
-	sink_complete(&s, res, 5002 * MS);
+	sink_complete(&s, 0, res, 5002 * MS);
 	ck_assert(!s.stalled);
 	ck_assert(!s.lagging); /* queue drained: caught up */
 	ck_assert(sink_idle(&s));
