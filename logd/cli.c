@@ -145,9 +145,10 @@ static void parse_sink(struct logd_config *c, const char *spec)
 			*rest++ = 0;
 		if (!*path)
 			bad_sink(spec, "empty path%s%s", "", "");
-		if (strlen(path) >= sizeof sp->path)
+		size_t plen = strlen(path);
+		if (plen >= sizeof sp->path)
 			bad_sink(spec, "path longer than %s%s bytes", "255", "");
-		snprintf(sp->path, sizeof sp->path, "%s", path);
+		memcpy(sp->path, path, plen + 1);
 	} else if (!strncmp(buf, "stdout", 6) && (buf[6] == 0 || buf[6] == ',')) {
 		sp->kind = SINK_STDOUT;
 		sp->stall_ns = 10 * NS;

@@ -16,6 +16,7 @@ counter() { grep -o " $2=[0-9]*" "$1" | tail -1 | cut -d= -f2; } # file, name
 
 # ---- 1. json, 200000 transactions, two file sinks, logd started first
 N=200000
+[ -n "${DNSTRAIL_SLOW:-}" ] && N=100000 # sanitizer builds
 "$LOGD" --in log --run-dir "$T/run" --sink "file:$T/a.jsonl" --sink "file:$T/b.jsonl,size=64M" \
 	"${ROOT[@]}" 2>"$T/logd.err" &
 pid=$!
