@@ -23,7 +23,9 @@
  *   - with no write in flight, sleep on the ring's futex for at most
  *     WAIT_RING_MS (50 ms): nothing can complete, so only the ring (or a
  *     signal, which interrupts the futex) can bring work, and the timeout
- *     bounds how late timers (rotation, backoff) run.
+ *     bounds how late timers (rotation, backoff) run;
+ *   - a sink whose queue is full pauses reading (flow control): its write
+ *     is in flight, so this is the completion wait above.
  * Neither source starves the other: every turn reaps all completions and
  * reads a batch whatever woke it.
  *
@@ -48,13 +50,15 @@
  *     (writes that completed, or were in flight, after the last update):
  *     the file is truncated to O.  Records in [T, P) are skipped for that
  *     sink, records from P on are written.  Each record therefore lands in
- *     the file exactly once, whenever the kill came.  (If the crash came
- *     between rotating and updating the state, the recorded inode is found
- *     at PATH.1 and trimmed there.)
+ *     the file exactly once, whenever the kill came.  (A kill between the
+ *     rename of a rotation and the state update finds the recorded inode
+ *     at PATH.1, and the new PATH still empty.)
  *   - Limits: a crash only.  Nothing is fsync'ed, so after a power loss the
- *     page cache of file and state may both be gone.  A sink that fails or
- *     stalls drops records (counted) and stops holding the tail: for those
- *     records the guarantee is at-most-once.  stdout is at-least-once.
+ *     page cache of file and state may both be gone.  A sink that fails,
+ *     stalls or lags drops records (counted) and stops holding the tail:
+ *     for those records the guarantee is at-most-once.  stdout is
+ *     at-least-once.  tests/e2e/logd_kill9.sh kills logd dozens of times
+ *     mid-stream, rotation included, and checks every line once.
  */
 #include "loop.h"
 
