@@ -13,7 +13,8 @@ fi
 T=$(mktemp -d /dev/shm/logd-full.XXXXXX)
 pid=
 cleanup() {
-	[ -n "$pid" ] && kill -9 $pid 2>/dev/null
+	# wait for logd to be gone: it holds a file on the mount
+	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
 	umount "$T/mnt" 2>/dev/null || true
 	rm -rf "$T"
 }

@@ -10,7 +10,14 @@ cd "$(dirname "$0")/../.."
 LOGD=$DNSTRAIL_BIN/dnstrail-logd FEED=$DNSTRAIL_BUILD/tests/txn_feed
 ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
 T=$(mktemp -d /dev/shm/logd-file.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+pid= feed=
+cleanup() {
+	# wait, so nothing still writes into $T (or holds a mount) when it goes
+	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
+	[ -n "$feed" ] && { kill $feed; wait $feed; } 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 counter() { grep -o " $2=[0-9]*" "$1" | tail -1 | cut -d= -f2; } # file, name
 
@@ -23,6 +30,7 @@ pid=$!
 for _ in $(seq 100); do [ -e "$T/run/log" ] && break; sleep 0.05; done
 "$FEED" --ring "$T/run/log" -n $N --eof --expect "$T/exp.jsonl" >"$T/feed.out"
 wait $pid || fail "logd exited $? (stderr: $(cat "$T/logd.err"))"
+pid=
 lines=$(sed -n 's/.*lines=\([0-9]*\).*/\1/p' "$T/feed.out")
 [ "$(wc -l <"$T/exp.jsonl")" = "$lines" ] || fail "feeder wrote an inconsistent expect file"
 [ "$(wc -l <"$T/a.jsonl")" = "$lines" ] || fail "a.jsonl has $(wc -l <"$T/a.jsonl") lines, want $lines"

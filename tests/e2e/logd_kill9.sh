@@ -12,7 +12,13 @@ LOGD=$DNSTRAIL_BIN/dnstrail-logd FEED=$DNSTRAIL_BUILD/tests/txn_feed
 ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
 T=$(mktemp -d /dev/shm/logd-kill9.XXXXXX)
 pid= feed=
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; [ -n "$feed" ] && kill $feed 2>/dev/null; rm -rf "$T"' EXIT
+cleanup() {
+	# wait, so nothing still writes into $T (or holds a mount) when it goes
+	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
+	[ -n "$feed" ] && { kill $feed; wait $feed; } 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 mkdir -p "$T/run" "$T/b"
 # Sanitizer builds (DNSTRAIL_SLOW) are slower to catch up after each restart.

@@ -9,7 +9,14 @@ cd "$(dirname "$0")/../.."
 LOGD=$DNSTRAIL_BIN/dnstrail-logd FEED=$DNSTRAIL_BUILD/tests/txn_feed
 ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
 T=$(mktemp -d /dev/shm/logd-rotate.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+pid= feed=
+cleanup() {
+	# wait, so nothing still writes into $T (or holds a mount) when it goes
+	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
+	[ -n "$feed" ] && { kill $feed; wait $feed; } 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 counter() { grep -o " $2=[0-9]*" "$1" | tail -1 | cut -d= -f2; }
 
@@ -78,6 +85,7 @@ pid=$!
 for _ in $(seq 100); do [ -e "$T/run/log" ] && break; sleep 0.05; done
 "$FEED" --ring "$T/run/log" -n 8000 --rate 2000 --eof --expect "$T/exp.t" >/dev/null
 wait $pid || fail "logd (time) exited $?"
+pid=
 n=$(ls "$T/t" | wc -l)
 [ "$n" -ge 3 ] || fail "only $n files after ~4 s with rotate-every=1"
 : >"$T/t.all"

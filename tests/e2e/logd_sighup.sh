@@ -9,8 +9,14 @@ cd "$(dirname "$0")/../.."
 LOGD=$DNSTRAIL_BIN/dnstrail-logd FEED=$DNSTRAIL_BUILD/tests/txn_feed
 ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
 T=$(mktemp -d /dev/shm/logd-hup.XXXXXX)
-pid=
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$T"' EXIT
+pid= feed=
+cleanup() {
+	# wait, so nothing still writes into $T (or holds a mount) when it goes
+	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
+	[ -n "$feed" ] && { kill $feed; wait $feed; } 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 counter() { grep -o " $2=[0-9]*" "$1" | tail -1 | cut -d= -f2; }
 mkdir -p "$T/run"
@@ -28,6 +34,7 @@ sleep 1.5
 mv "$T/out" "$T/out.old2"
 kill -HUP $pid
 wait $feed || fail "feeder failed"
+feed=
 sleep 0.5
 kill -USR1 $pid
 for _ in $(seq 100); do grep -q "counters:" "$T/logd.err" && break; sleep 0.05; done

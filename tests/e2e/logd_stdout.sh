@@ -10,8 +10,14 @@ cd "$(dirname "$0")/../.."
 LOGD=$DNSTRAIL_BIN/dnstrail-logd FEED=$DNSTRAIL_BUILD/tests/txn_feed
 ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
 T=$(mktemp -d /dev/shm/logd-stdout.XXXXXX)
-pid=
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$T"' EXIT
+pid= feed=
+cleanup() {
+	# wait, so nothing still writes into $T (or holds a mount) when it goes
+	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
+	[ -n "$feed" ] && { kill $feed; wait $feed; } 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 counter() { grep "sink $2" "$1" | grep -o " $3=[0-9]*" | tail -1 | cut -d= -f2; }
 feed() { rm -rf "$T/run"; mkdir -p "$T/run"; "$FEED" --ring "$T/run/log" --eof "$@" >/dev/null; }
