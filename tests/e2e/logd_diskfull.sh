@@ -13,10 +13,13 @@ fi
 T=$(mktemp -d /dev/shm/logd-full.XXXXXX)
 pid=
 cleanup() {
+	local rc=$?
+	set +e # a failing step here must not cut the cleanup short
 	# wait for logd to be gone: it holds a file on the mount
 	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
 	umount "$T/mnt" 2>/dev/null || true
 	rm -rf "$T"
+	exit $rc
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }

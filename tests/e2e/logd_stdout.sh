@@ -12,10 +12,13 @@ ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
 T=$(mktemp -d /dev/shm/logd-stdout.XXXXXX)
 pid= feed=
 cleanup() {
+	local rc=$?
+	set +e # a failing step here must not cut the cleanup short
 	# wait, so nothing still writes into $T (or holds a mount) when it goes
 	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
 	[ -n "$feed" ] && { kill $feed; wait $feed; } 2>/dev/null
 	rm -rf "$T"
+	exit $rc
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
