@@ -35,11 +35,16 @@ static void usage(void)
 "          rotate-every=SECS  rotate when the file is SECS old (fractions allowed)\n"
 "          max-files=N        rotated files kept, PATH.1 newest (default 10)\n"
 "          gzip               compress rotated files to PATH.N.gz, in a child process\n"
-"          size=BYTES         this sink's queue (default 4M): records that do not fit\n"
-"                             are dropped and counted, other sinks are not slowed\n"
+"          size=BYTES         this sink's queue (default 4M)\n"
+"          wait=SECS          while the queue is full logd stops reading the ring (the\n"
+"                             producer waits); after SECS (default 1, fractions\n"
+"                             allowed, 0: at once) the sink is declared lagging and\n"
+"                             drops, counted, until its queue has drained, so it no\n"
+"                             longer holds the other sinks or the ring back\n"
 "          stall=SECS         a write pending this long makes the sink drop records\n"
 "                             instead of holding the ring (default 30)\n"
-"      stdout[,size=BYTES][,stall=SECS]   standard output (stall default 10)\n"
+"      stdout[,size=BYTES][,wait=SECS][,stall=SECS]   standard output (stall\n"
+"                             default 10)\n"
 "  --format FORMAT      json (default; one object per RR), transaction (one object\n"
 "                       per transaction), passivedns (ts||client||server||class||\n"
 "                       query||type||answer||ttl||count)\n"
@@ -81,6 +86,9 @@ static int sink_option(struct sink_spec *sp, const char *spec, char *opt)
 	if (!strcmp(opt, "size") && val) {
 		expect = "a queue size between 64K and 1G, e.g. 16M";
 		bad = opt_size(val, 64 << 10, 1 << 30, &sp->queue_bytes);
+	} else if (!strcmp(opt, "wait") && val) {
+		expect = "seconds between 0 and 3600";
+		bad = opt_seconds_ns(val, 0, 3600 * NS, &sp->wait_ns);
 	} else if (!strcmp(opt, "stall") && val) {
 		expect = "seconds between 1 and 86400";
 		bad = opt_seconds_ns(val, NS, 86400 * NS, &sp->stall_ns);
@@ -101,8 +109,8 @@ static int sink_option(struct sink_spec *sp, const char *spec, char *opt)
 		sp->gzip = 1;
 	} else {
 		bad_sink(spec, file ? "unknown option '%s'%s (file sinks take max-size=, rotate-every=, "
-				      "max-files=, gzip, size=, stall=)"
-				    : "unknown option '%s'%s (stdout takes size=, stall=)",
+				      "max-files=, gzip, size=, wait=, stall=)"
+				    : "unknown option '%s'%s (stdout takes size=, wait=, stall=)",
 			 opt, val ? "=..." : "");
 	}
 	if (bad) {
@@ -123,6 +131,7 @@ static void parse_sink(struct logd_config *c, const char *spec)
 		die(EXIT_USAGE, "--sink argument too long (%zu bytes)", strlen(spec));
 	snprintf(sp->text, sizeof sp->text, "%s", spec);
 	sp->queue_bytes = 4 << 20;
+	sp->wait_ns = NS;
 	sp->max_files = 10;
 	char buf[sizeof sp->text];
 	snprintf(buf, sizeof buf, "%s", spec);
@@ -136,9 +145,10 @@ static void parse_sink(struct logd_config *c, const char *spec)
 			*rest++ = 0;
 		if (!*path)
 			bad_sink(spec, "empty path%s%s", "", "");
-		if (strlen(path) >= sizeof sp->path)
+		size_t plen = strlen(path);
+		if (plen >= sizeof sp->path)
 			bad_sink(spec, "path longer than %s%s bytes", "255", "");
-		snprintf(sp->path, sizeof sp->path, "%s", path);
+		memcpy(sp->path, path, plen + 1);
 	} else if (!strncmp(buf, "stdout", 6) && (buf[6] == 0 || buf[6] == ',')) {
 		sp->kind = SINK_STDOUT;
 		sp->stall_ns = 10 * NS;

@@ -1,6 +1,7 @@
 /*
- * sink.c - the queue, marks, writes, failure and stall handling every sink
- * shares (sink.h).  A sink kind only says where bytes go (sink_ops).
+ * sink.c - what every sink shares (sink.h): the queue and its marks, one
+ * write at a time, flow control and lagging, failure with backoff, stalls,
+ * counters.  A sink kind only says where bytes go (sink_ops).
  */
 #include "sink.h"
 
@@ -18,7 +19,8 @@ const struct stat_desc sink_stat_desc[] = {
 	D(bytes_written, "bytes_written", "bytes written to the sink"),
 	D(lines_dropped, "lines_dropped", "lines not written, all causes"),
 	D(bytes_dropped, "bytes_dropped", "bytes of the lines not written"),
-	D(lines_dropped_full, "lines_dropped_full", "lines dropped because the sink's queue was full"),
+	D(lines_dropped_full, "lines_dropped_full",
+	  "lines dropped because the sink's queue was full (it lagged behind)"),
 	D(lines_dropped_failing, "lines_dropped_failing",
 	  "lines dropped because writes failed (disk full, I/O error) or during the retry backoff"),
 	D(lines_recovered, "lines_recovered",
@@ -31,12 +33,13 @@ const struct stat_desc sink_stat_desc[] = {
 	D(rotate_failures, "rotate_failures", "rotations that could not be done"),
 	D(compress_failures, "compress_failures", "rotated files that could not be compressed"),
 	D(stalls, "stalls", "times a write stayed in flight past the stall limit"),
+	D(lags, "lags", "times the queue stayed full past the wait limit"),
 };
 #undef D
 const size_t sink_stat_count = sizeof sink_stat_desc / sizeof sink_stat_desc[0];
 
 int sink_init(struct sink *s, const struct sink_ops *ops, const char *name, size_t qcap,
-	      size_t max_write, uint64_t stall_ns, uint64_t start_pos)
+	      size_t max_write, uint64_t stall_ns, uint64_t wait_ns, uint64_t start_pos)
 {
 	memset(s, 0, sizeof *s);
 	s->ops = ops;
@@ -47,6 +50,7 @@ int sink_init(struct sink *s, const struct sink_ops *ops, const char *name, size
 	s->qcap = qcap;
 	s->max_write = max_write;
 	s->stall_ns = stall_ns;
+	s->wait_ns = wait_ns;
 	s->done_pos = start_pos;
 	s->fd = -1;
 	return 0;
@@ -136,6 +140,10 @@ static void push_mark(struct sink *s, uint64_t pos)
 
 void sink_offer(struct sink *s, const struct batch *b)
 {
+	if (s->ops->offer) {
+		s->ops->offer(s, b);
+		return;
+	}
 	uint32_t i = 0;
 	if (s->skip_until) {
 		while (i < b->n && b->rec[i].pos < s->skip_until)
@@ -150,6 +158,8 @@ void sink_offer(struct sink *s, const struct batch *b)
 		uint64_t all_lines = b->rec[b->n - 1].lines - lines_before;
 		if (s->failing || s->stalled) {
 			drop(s, all_lines, b->len - start, &s->st.lines_dropped_failing);
+		} else if (s->lagging) {
+			drop(s, all_lines, b->len - start, &s->st.lines_dropped_full);
 		} else {
 			size_t room = s->qcap - (size_t)(s->q_head - s->q_tail);
 			uint32_t k = b->n; /* records [i, k) go in */
@@ -169,8 +179,38 @@ void sink_offer(struct sink *s, const struct batch *b)
 	push_mark(s, b->pos_end);
 }
 
+#define MIN_READ_ROOM (64u << 10)
+
+size_t sink_read_budget(struct sink *s, uint64_t now)
+{
+	if (s->failing || s->stalled || s->lagging) {
+		s->full_since = 0;
+		return SIZE_MAX;
+	}
+	size_t room = s->qcap - (size_t)(s->q_head - s->q_tail);
+	size_t min = s->qcap / 4 < MIN_READ_ROOM ? s->qcap / 4 : MIN_READ_ROOM;
+	if (room >= min) {
+		s->full_since = 0;
+		return room;
+	}
+	if (!s->full_since)
+		s->full_since = now;
+	if (now - s->full_since < s->wait_ns)
+		return 0;
+	s->full_since = 0;
+	s->lagging = 1;
+	s->st.lags++;
+	s->dropped_before_lag = s->st.lines_dropped;
+	log_warn("sink %s: cannot keep up (its queue of %zu bytes has been full for %.1f s): "
+		 "dropping (and counting) its records until the queue has drained", s->name, s->qcap,
+		 (double)s->wait_ns / 1e9);
+	return SIZE_MAX;
+}
+
 int sink_submit(struct sink *s, struct io_uring *ring, uint64_t now)
 {
+	if (s->ops->submit)
+		return s->ops->submit(s, ring, now);
 	if (s->inflight || s->failing || s->q_head == s->q_sub || !s->m_n)
 		return 0;
 	struct sink_mark *m0 = mark_at(s, 0);
@@ -202,7 +242,7 @@ int sink_submit(struct sink *s, struct io_uring *ring, uint64_t now)
 	}
 	/* Offset -1: the file position, i.e. the end for an O_APPEND file. */
 	io_uring_prep_writev(sqe, fd, s->iov, (unsigned)iovcnt, (uint64_t)-1);
-	io_uring_sqe_set_data64(sqe, (uint64_t)s->index + 1);
+	io_uring_sqe_set_data64(sqe, SINK_UD(s->index, 0));
 	s->inflight = 1;
 	s->inflight_since = now;
 	s->inflight_len = len;
@@ -256,8 +296,22 @@ void sink_fail(struct sink *s, uint64_t now, const char *why)
 	s->failing = 1;
 }
 
-void sink_complete(struct sink *s, int res, uint64_t now)
+void sink_abandon(struct sink *s)
 {
+	drop(s, s->lines_head - s->lines_tail, s->q_head - s->q_tail, &s->st.lines_dropped_failing);
+	s->lines_tail = s->lines_head;
+	s->q_tail = s->q_sub = s->q_head;
+	s->m_n = 0;
+	s->inflight = 0;
+	/* done_pos stays: a file's recovery state must not claim these. */
+}
+
+void sink_complete(struct sink *s, uint32_t tag, int res, uint64_t now)
+{
+	if (s->ops->complete) {
+		s->ops->complete(s, tag, res, now);
+		return;
+	}
 	size_t len = s->inflight_len;
 	s->inflight = 0;
 	if (s->stalled) {
@@ -284,6 +338,13 @@ void sink_complete(struct sink *s, int res, uint64_t now)
 			at_mark = (size_t)(mark_at(s, j)->q_end - s->q_tail);
 		size_t keep = s->ops->short_write ? s->ops->short_write(s, (size_t)res, len, at_mark)
 						   : (size_t)res;
+		s->q_sub = s->q_tail;
+		if (!keep) {
+			/* Not even one batch fits: retrying would only cut it again. */
+			s->st.write_errors++;
+			sink_fail(s, now, "short write with no room for a whole batch (disk full?)");
+			return;
+		}
 		advance(s, keep);
 		s->q_sub = s->q_tail;
 		return;
@@ -292,6 +353,11 @@ void sink_complete(struct sink *s, int res, uint64_t now)
 		s->ops->wrote(s, len);
 	advance(s, len);
 	s->backoff_ns = 0;
+	if (s->lagging && s->q_head == s->q_tail) {
+		s->lagging = 0;
+		log_info("sink %s: caught up; %" PRIu64 " lines dropped while it lagged", s->name,
+			 s->st.lines_dropped - s->dropped_before_lag);
+	}
 	if (s->in_failure) {
 		log_info("sink %s: writing again after a failure; %" PRIu64 " lines dropped meanwhile",
 			 s->name, s->st.lines_dropped - s->dropped_before_failure);

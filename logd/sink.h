@@ -21,6 +21,16 @@
  *     while the sink is failing, are dropped whole and counted, and their
  *     mark carries no bytes.
  *
+ * Flow control.  The ring is the big buffer, so logd reads it only as fast
+ * as its sinks take lines: a batch is sized to fit every sink's free queue
+ * (sink_read_budget), and while a sink's queue is full logd stops reading
+ * and the producer waits (backpressure, as everywhere after capd).  A sink
+ * that stays full for wait= seconds is declared lagging: it drops (and
+ * counts) every record until its queue has drained, and stops holding back
+ * the reading and the ring tail - so a slow or dead sink costs the others at
+ * most wait= seconds per episode, and a disk that is merely slower than a
+ * backlog in the ring loses nothing.  wait=0 drops at once when full.
+ *
  * A sink kind provides struct sink_ops; everything else here is shared, so
  * syslog, fluentd or Kafka sinks are new files, not changes to the loop.
  */
@@ -52,12 +62,12 @@ struct batch {
 struct sink_stats {
 	uint64_t lines_written, bytes_written;
 	uint64_t lines_dropped, bytes_dropped; /* all causes */
-	uint64_t lines_dropped_full; /* of which: the queue was full */
+	uint64_t lines_dropped_full; /* of which: the queue was full, or the sink lagged */
 	uint64_t lines_dropped_failing; /* of which: write errors and backoff */
 	uint64_t lines_recovered; /* already in the sink after a restart: not rewritten */
 	uint64_t writes, write_errors, short_writes;
 	uint64_t reopens, rotations, rotate_failures, compress_failures;
-	uint64_t stalls;
+	uint64_t stalls, lags;
 };
 
 extern const struct stat_desc sink_stat_desc[];
@@ -100,7 +110,20 @@ struct sink_ops {
 	/* done_pos moved (for sinks that persist it). */
 	void (*done)(struct sink *s);
 	void (*close)(struct sink *s);
+
+	/* Optional replacements of the shared path, for kinds that do not
+	 * write lines as they are to one descriptor: a syslog or fluentd sink
+	 * frames each line as it queues it (offer), a Kafka sink hands lines to
+	 * librdkafka and waits on its event fd (submit, complete).  Each SQE's
+	 * user data is SINK_UD(index, tag); complete gets the tag back. */
+	void (*offer)(struct sink *s, const struct batch *b);
+	int (*submit)(struct sink *s, struct io_uring *ring, uint64_t now);
+	void (*complete)(struct sink *s, uint32_t tag, int res, uint64_t now);
 };
+
+#define SINK_UD(index, tag) ((uint64_t)(tag) << 32 | ((uint64_t)(index) + 1))
+#define SINK_UD_INDEX(ud) ((uint32_t)(ud) - 1)
+#define SINK_UD_TAG(ud) ((uint32_t)((ud) >> 32))
 
 struct sink {
 	const struct sink_ops *ops;
@@ -131,6 +154,10 @@ struct sink {
 	uint64_t dropped_before_failure; /* lines_dropped when it began */
 	uint64_t stall_ns;
 	int stalled; /* a write has been in flight longer than stall_ns */
+	uint64_t wait_ns; /* how long a full queue may hold back reading */
+	uint64_t full_since; /* when the queue became too full to read for it, or 0 */
+	int lagging; /* dropping until the queue has drained */
+	uint64_t dropped_before_lag;
 
 	/* Lets a sink persist its recovery state at once (after rotating). */
 	void (*persist)(void *ctx);
@@ -145,20 +172,34 @@ struct sink {
 /* Common part of creating a sink; qcap bytes of queue, writes of at most
  * max_write bytes.  -1 when out of memory. */
 int sink_init(struct sink *s, const struct sink_ops *ops, const char *name, size_t qcap,
-	      size_t max_write, uint64_t stall_ns, uint64_t start_pos);
+	      size_t max_write, uint64_t stall_ns, uint64_t wait_ns, uint64_t start_pos);
 void sink_free(struct sink *s);
+
+/* How many bytes of output the next batch may have for this sink: SIZE_MAX
+ * when the sink does not constrain reading (it drops anyway), 0 when its
+ * queue is too full to read now.  Declares the sink lagging once it has
+ * been too full for wait_ns. */
+size_t sink_read_budget(struct sink *s, uint64_t now);
+/* Whether the sink's progress holds back the ring tail. */
+static inline int sink_holds_ring(const struct sink *s)
+{
+	return !s->stalled && !s->lagging;
+}
 
 /* Queue what fits of the batch, drop (and count) the rest. */
 void sink_offer(struct sink *s, const struct batch *b);
-/* Prepares at most one write SQE.  1 if one was prepared, 0 if not, -1 when
- * the submission queue is full. */
+/* Prepares the sink's SQEs (the shared path: at most one write).  Returns
+ * how many, or -1 when the submission queue is full. */
 int sink_submit(struct sink *s, struct io_uring *ring, uint64_t now);
-void sink_complete(struct sink *s, int res, uint64_t now);
+void sink_complete(struct sink *s, uint32_t tag, int res, uint64_t now);
 void sink_tick(struct sink *s, uint64_t now);
 /* Nothing queued and nothing in flight. */
 int sink_idle(const struct sink *s);
 /* Every byte before q_tail belongs to a settled mark (no partial batch). */
 int sink_on_mark(const struct sink *s);
+/* At exit with writes unfinished: count every line not written as dropped
+ * (the in-flight write's too) and release the sink's hold on the ring. */
+void sink_abandon(struct sink *s);
 /* Enter the failing state: drop what is queued, retry after the backoff.
  * why is logged once per failure episode. */
 void sink_fail(struct sink *s, uint64_t now, const char *why);

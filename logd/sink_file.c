@@ -20,6 +20,7 @@
 
 #include "log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -35,6 +36,7 @@
 
 #define RETRY_NS 1000000000ull /* reopen retry after a failed SIGHUP reopen */
 #define ROTATE_RETRY_NS 60000000000ull /* after a failed rotation */
+#define MAX_ZJOBS 4 /* compressions at once; rotation waits beyond */
 
 struct file_sink {
 	struct sink_spec spec;
@@ -46,7 +48,16 @@ struct file_sink {
 	uint64_t opened_at; /* CLOCK_MONOTONIC ns, for rotate-every */
 	int reopen_wanted;
 	uint64_t reopen_at, rotate_at; /* earliest retry times */
-	pid_t zpid; /* compression child, 0 if none */
+	struct zjob {
+		pid_t pid;
+		uint64_t rotation; /* rotations count when it started */
+		unsigned k0; /* the file was PATH.<k0> then */
+		uint64_t started;
+		char tmp[STATE_PATH_MAX + 48];
+	} zjobs[MAX_ZJOBS]; /* compression children */
+	unsigned nzjobs;
+	uint64_t zseq; /* names the temporary files */
+	unsigned sweep_k; /* next PATH.<k> to check for a missed compression */
 	int dirty; /* state entry changed */
 	int truncate_warned;
 	size_t max_line;
@@ -87,6 +98,8 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void remove_stale_tmp(struct sink *s);
+
 static int file_open(struct sink *s, char *err, size_t errlen)
 {
 	struct file_sink *f = F(s);
@@ -107,6 +120,10 @@ static int file_open(struct sink *s, char *err, size_t errlen)
 		return -1;
 	}
 	adopt(s, fd, &sb, mono_ns());
+	if (f->spec.gzip) {
+		remove_stale_tmp(s);
+		f->sweep_k = 1;
+	}
 	return 0;
 }
 
@@ -117,21 +134,35 @@ static void repair_tail(struct sink *s)
 	struct file_sink *f = F(s);
 	if (!f->regular || !f->fsize)
 		return;
+	/* The sink's descriptor is write-only: read through a new one to the
+	 * same file (not the path, which may name another file by now). */
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", s->fd);
+	int rfd = open(self, O_RDONLY | O_CLOEXEC);
+	if (rfd < 0) {
+		log_warn("sink %s: cannot read %s to check its last line: %s", s->name, f->spec.path,
+			 strerror(errno));
+		return;
+	}
 	char buf[65536];
 	uint64_t end = f->fsize, limit = f->max_line + 1;
 	uint64_t scanned = 0;
 	while (end > 0 && scanned < limit) {
 		size_t n = end < sizeof buf ? (size_t)end : sizeof buf;
-		ssize_t r = pread(s->fd, buf, n, (off_t)(end - n));
+		ssize_t r = pread(rfd, buf, n, (off_t)(end - n));
 		if (r != (ssize_t)n) {
 			log_warn("sink %s: cannot read the end of %s to check its last line: %s", s->name,
 				 f->spec.path, r < 0 ? strerror(errno) : "short read");
+			close(rfd);
 			return;
 		}
-		if (end == f->fsize && buf[n - 1] == '\n')
+		if (end == f->fsize && buf[n - 1] == '\n') {
+			close(rfd);
 			return; /* the usual case: ends with a whole line */
+		}
 		char *nl = memrchr(buf, '\n', n);
 		if (nl) {
+			close(rfd);
 			uint64_t keep = end - n + (uint64_t)(nl - buf) + 1;
 			if (ftruncate(s->fd, (off_t)keep) == 0) {
 				log_warn("sink %s: removed a partial last line (%" PRIu64 " bytes) from %s, "
@@ -143,6 +174,7 @@ static void repair_tail(struct sink *s)
 		end -= n;
 		scanned += n;
 	}
+	close(rfd);
 	if (end == 0 && ftruncate(s->fd, 0) == 0) {
 		log_warn("sink %s: %s held no complete line (%" PRIu64 " bytes): emptied it", s->name,
 			 f->spec.path, f->fsize);
@@ -157,7 +189,8 @@ static void repair_tail(struct sink *s)
 		 "writes: left it alone and started a new line", s->name, f->spec.path);
 }
 
-void sink_file_recover(struct sink *s, const struct state_entry *e, uint64_t head)
+void sink_file_recover(struct sink *s, const struct state_entry *e, uint64_t tail,
+		       uint64_t head)
 {
 	struct file_sink *f = F(s);
 	if (!f->regular)
@@ -165,6 +198,14 @@ void sink_file_recover(struct sink *s, const struct state_entry *e, uint64_t hea
 	if (e && e->pos > head) {
 		log_warn("sink %s: recovery state is ahead of the ring (position %" PRIu64 " > head %"
 			 PRIu64 "): ignoring it", s->name, e->pos, head);
+		e = NULL;
+	}
+	if (e && e->pos < tail) {
+		/* The ring went on without this sink (it lagged, stalled or was
+		 * abandoned at exit): what the file has beyond the recorded size
+		 * cannot be written again, so keep its whole lines. */
+		log_warn("sink %s: records before ring position %" PRIu64 " were released while this "
+			 "sink was not keeping up: keeping what %s holds", s->name, tail, f->spec.path);
 		e = NULL;
 	}
 	if (!e) {
@@ -238,25 +279,16 @@ int sink_file_state(struct sink *s, struct state_entry *e)
 
 /* ---- rotation ---- */
 
-static int compress_into(const char *src, const char *dst)
+/* Compression runs in child processes, one per rotated file, while logd
+ * keeps rotating: the child reads the rotated file through a descriptor
+ * and writes a temporary file; the parent, when it reaps the child, knows
+ * how many rotations happened since and so where the file has moved to
+ * (PATH.j), and renames the result to PATH.j.gz. */
+static int gz_copy(int in, int out)
 {
-	char tmp[STATE_PATH_MAX + 64];
-	snprintf(tmp, sizeof tmp, "%s.tmp", dst);
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -1;
-	int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
 	gzFile z = gzdopen(out, "wb6");
-	if (!z) {
-		close(out);
-		close(in);
-		unlink(tmp);
+	if (!z)
 		return -1;
-	}
 	static char buf[1 << 18];
 	ssize_t n;
 	int ok = 1;
@@ -267,52 +299,85 @@ static int compress_into(const char *src, const char *dst)
 		}
 	if (n < 0)
 		ok = 0;
-	if (gzclose(z) != Z_OK)
+	if (gzclose(z) != Z_OK) /* closes out */
 		ok = 0;
-	close(in);
-	if (!ok || rename(tmp, dst) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return unlink(src);
+	return ok ? 0 : -1;
 }
 
-/* Compresses PATH.1 into PATH.1.gz in a child, out of the loop.  Rotation
- * waits for it, so the name it works on does not move meanwhile. */
-static void spawn_compress(struct sink *s, const char *src)
+static void spawn_compress(struct sink *s, unsigned k0, uint64_t now)
 {
 	struct file_sink *f = F(s);
-	char dst[STATE_PATH_MAX + 40];
-	snprintf(dst, sizeof dst, "%s.gz", src);
-	pid_t pid = fork();
-	if (pid < 0) {
-		s->st.compress_failures++;
-		log_warn("sink %s: cannot start compressing %s: %s", s->name, src, strerror(errno));
-		return;
-	}
+	struct zjob *j = &f->zjobs[f->nzjobs];
+	char src[STATE_PATH_MAX + 24];
+	snprintf(src, sizeof src, "%s.%u", f->spec.path, k0);
+	snprintf(j->tmp, sizeof j->tmp, "%s.gz-tmp.%" PRIu64, f->spec.path, f->zseq++);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int out = in < 0 ? -1 : open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	pid_t pid = out < 0 ? -1 : fork();
 	if (pid == 0) {
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGUSR1, SIG_DFL);
 		if (setpriority(PRIO_PROCESS, 0, 10) < 0) {
-			/* still compress, at normal priority */
+			/* compress at normal priority then */
 		}
-		_exit(compress_into(src, dst) == 0 ? 0 : 1);
+		_exit(gz_copy(in, out) == 0 ? 0 : 1);
 	}
-	f->zpid = pid;
+	int err = errno;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (pid < 0) {
+		s->st.compress_failures++;
+		if (out >= 0)
+			unlink(j->tmp);
+		log_warn("sink %s: cannot start compressing %s: %s: it stays uncompressed", s->name, src,
+			 strerror(err));
+		return;
+	}
+	j->pid = pid;
+	j->rotation = s->st.rotations;
+	j->k0 = k0;
+	j->started = now;
+	f->nzjobs++;
 }
 
-static void reap_compress(struct sink *s)
+static void finish_compress(struct sink *s, struct zjob *j, int status)
 {
 	struct file_sink *f = F(s);
-	int status;
-	if (!f->zpid || waitpid(f->zpid, &status, WNOHANG) != f->zpid)
-		return;
-	f->zpid = 0;
+	/* The file compressed was PATH.<k0> at rotation j->rotation. */
+	uint64_t k = j->k0 + s->st.rotations - j->rotation;
+	char plain[STATE_PATH_MAX + 24], gz[STATE_PATH_MAX + 32];
+	snprintf(plain, sizeof plain, "%s.%" PRIu64, f->spec.path, k);
+	snprintf(gz, sizeof gz, "%s.gz", plain);
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		s->st.compress_failures++;
-		log_warn("sink %s: compressing %s.1 failed: it stays uncompressed", s->name, f->spec.path);
+		unlink(j->tmp);
+		log_warn("sink %s: compressing %s failed: it stays uncompressed", s->name, plain);
+	} else if (k > f->spec.max_files) {
+		unlink(j->tmp); /* rotated out meanwhile */
+	} else if (rename(j->tmp, gz) < 0 || unlink(plain) < 0) {
+		s->st.compress_failures++;
+		log_warn("sink %s: cannot put the compressed %s in place: %s", s->name, gz, strerror(errno));
+	}
+}
+
+static void reap_compress(struct sink *s, int block)
+{
+	struct file_sink *f = F(s);
+	for (unsigned i = 0; i < f->nzjobs;) {
+		int status;
+		pid_t r = waitpid(f->zjobs[i].pid, &status, block ? 0 : WNOHANG);
+		if (r == 0 || (r < 0 && errno == EINTR)) {
+			i++;
+			continue;
+		}
+		if (r < 0)
+			status = 1 << 8; /* lost: count it as failed */
+		finish_compress(s, &f->zjobs[i], status);
+		f->zjobs[i] = f->zjobs[--f->nzjobs];
 	}
 }
 
@@ -355,8 +420,10 @@ static void rotate(struct sink *s, uint64_t now)
 	}
 	adopt(s, fd, &sb, now);
 	s->st.rotations++;
+	if (f->sweep_k && f->sweep_k <= f->spec.max_files)
+		f->sweep_k++; /* the files it has still to check moved up one */
 	if (f->spec.gzip)
-		spawn_compress(s, a);
+		spawn_compress(s, 1, now);
 	return;
 fail:
 	s->st.rotate_failures++;
@@ -368,7 +435,8 @@ fail:
 static int can_rotate(struct sink *s, uint64_t now)
 {
 	struct file_sink *f = F(s);
-	return f->regular && f->fsize > 0 && !f->zpid && now >= f->rotate_at && sink_on_mark(s);
+	return f->regular && f->fsize > 0 && f->nzjobs < MAX_ZJOBS && now >= f->rotate_at &&
+	       sink_on_mark(s);
 }
 
 static int file_before_write(struct sink *s, uint64_t now, size_t first, size_t *limit)
@@ -432,10 +500,54 @@ static void do_reopen(struct sink *s, uint64_t now)
 	s->st.reopens++;
 }
 
+/* After a crash, rotated files may have been left uncompressed (their
+ * child was lost with logd) and temporary files behind: finish the job. */
+static void sweep_compress(struct sink *s, uint64_t now)
+{
+	struct file_sink *f = F(s);
+	while (f->sweep_k && f->sweep_k <= f->spec.max_files && f->nzjobs < MAX_ZJOBS) {
+		char plain[STATE_PATH_MAX + 24], gz[STATE_PATH_MAX + 32];
+		snprintf(plain, sizeof plain, "%s.%u", f->spec.path, f->sweep_k);
+		snprintf(gz, sizeof gz, "%s.gz", plain);
+		struct stat sb;
+		if (stat(plain, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			if (stat(gz, &sb) == 0)
+				unlink(plain); /* compressed, but not yet removed */
+			else
+				spawn_compress(s, f->sweep_k, now);
+		}
+		f->sweep_k++;
+	}
+}
+
+static void remove_stale_tmp(struct sink *s)
+{
+	struct file_sink *f = F(s);
+	char dirbuf[STATE_PATH_MAX];
+	snprintf(dirbuf, sizeof dirbuf, "%s", f->spec.path);
+	char *slash = strrchr(dirbuf, '/');
+	const char *base = slash ? slash + 1 : dirbuf;
+	char prefix[STATE_PATH_MAX + 16];
+	snprintf(prefix, sizeof prefix, "%s.gz-tmp.", base);
+	if (slash)
+		*slash = 0;
+	const char *d = slash ? (*dirbuf ? dirbuf : "/") : ".";
+	DIR *dir = opendir(d);
+	if (!dir)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dir)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) && unlinkat(dirfd(dir), e->d_name, 0) == 0)
+			log_info("sink %s: removed %s/%s, left by an interrupted compression", s->name, d,
+				 e->d_name);
+	closedir(dir);
+}
+
 static void file_tick(struct sink *s, uint64_t now, int idle)
 {
 	struct file_sink *f = F(s);
-	reap_compress(s);
+	reap_compress(s, 0);
+	sweep_compress(s, now);
 	if (!idle)
 		return;
 	if (f->reopen_wanted && now >= f->reopen_at)
@@ -455,12 +567,7 @@ static void file_done(struct sink *s)
 static void file_close(struct sink *s)
 {
 	struct file_sink *f = F(s);
-	if (f->zpid) {
-		/* Let the compression finish: it is the only copy. */
-		int status;
-		waitpid(f->zpid, &status, 0);
-		f->zpid = 0;
-	}
+	reap_compress(s, 1); /* let compressions finish and put them in place */
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -488,7 +595,12 @@ int sink_is_file(const struct sink *s)
 int sink_file_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos,
 		     size_t max_line)
 {
-	if (sink_init(s, &file_ops, sp->text, sp->queue_bytes, SINK_MAX_WRITE, sp->stall_ns,
+	/* Writes (and the merged batches they end on) are the unit of rotation:
+	 * keep them a small part of max-size so files come out close to it. */
+	size_t max_write = SINK_MAX_WRITE;
+	if (sp->max_size && sp->max_size / 16 < max_write)
+		max_write = sp->max_size / 16 < (64u << 10) ? 64u << 10 : (size_t)(sp->max_size / 16);
+	if (sink_init(s, &file_ops, sp->text, sp->queue_bytes, max_write, sp->stall_ns, sp->wait_ns,
 		      start_pos) < 0)
 		return -1;
 	struct file_sink *f = calloc(1, sizeof *f);

@@ -35,5 +35,5 @@ static const struct sink_ops stdout_ops = {
 int sink_stdout_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos)
 {
 	return sink_init(s, &stdout_ops, sp->text, sp->queue_bytes, SINK_MAX_WRITE, sp->stall_ns,
-			 start_pos);
+			 sp->wait_ns, start_pos);
 }

@@ -21,6 +21,7 @@ struct sink_spec {
 	char path[STATE_PATH_MAX];
 	uint64_t queue_bytes; /* size= */
 	uint64_t stall_ns; /* stall= */
+	uint64_t wait_ns; /* wait= */
 	uint64_t max_size; /* max-size=, 0: no rotation by size */
 	uint64_t rotate_every_ns; /* rotate-every=, 0: no rotation by time */
 	unsigned max_files; /* max-files= */
@@ -35,10 +36,12 @@ int sink_stdout_create(struct sink *s, const struct sink_spec *sp, uint64_t star
 
 /* File sinks only: apply the recovery entry found in the state file (or
  * NULL) once the file is open - truncate what was written after the
- * recorded position and skip the records the file already holds.  head is
- * the ring head, to reject an entry that cannot be for this ring. */
+ * recorded position and skip the records the file already holds.  tail and
+ * head are the ring's: an entry past head cannot be for this ring, and one
+ * before tail describes records the ring no longer has. */
 int sink_is_file(const struct sink *s);
-void sink_file_recover(struct sink *s, const struct state_entry *e, uint64_t head);
+void sink_file_recover(struct sink *s, const struct state_entry *e, uint64_t tail,
+		       uint64_t head);
 /* Fills e with the sink's recovery entry; returns 1 if it changed since the
  * last call, 0 if not, -1 when the sink has none (not a regular file). */
 int sink_file_state(struct sink *s, struct state_entry *e);

@@ -16,6 +16,15 @@
  * prebuilt records (for benchmarks: generation then costs nothing).
  * --rate paces to R records/s.  --eof marks the end of the stream.
  * Prints "records=N lines=L" (L: json lines) on stdout when done.
+ *
+ *   txn_feed --verify ACTUAL --expect EXPECTED [--format F] [--subsequence]
+ *
+ * checks logd's output against an --expect file: every line of ACTUAL must
+ * parse with json-c (strict, UTF-8 validated) and equal the expected line
+ * field by field and in field order (passivedns: byte for byte).  Lines must
+ * correspond one to one, or with --subsequence appear in the expected order
+ * with gaps (records dropped and counted by logd).  Prints "verified N
+ * lines" or the first difference, and exits 1 on one.
  */
 #include "dns_names.h"
 #include "records.h"
@@ -334,6 +343,80 @@ static void expect_txn(FILE *f, const struct rec_txn *t, const char *format, con
 	}
 }
 
+/* Canonical form of a JSON line: json-c's own rendering of what it parsed,
+ * which keeps field order.  NULL when the line is not valid JSON. */
+static char *canon(const char *line, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	struct json_object *o = json_tokener_parse_ex(tok, line, (int)len);
+	char *out = NULL;
+	if (o && json_tokener_get_error(tok) == json_tokener_success &&
+	    (size_t)json_tokener_get_parse_end(tok) == len && json_object_is_type(o, json_type_object))
+		out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	json_tokener_free(tok);
+	return out;
+}
+
+static int verify(const char *actual, const char *expected, const char *format, int subsequence)
+{
+	FILE *a = fopen(actual, "r"), *e = fopen(expected, "r");
+	if (!a || !e) {
+		perror(!a ? actual : expected);
+		return 1;
+	}
+	int json = strcmp(format, "passivedns") != 0;
+	char *al = NULL, *el = NULL;
+	size_t acap = 0, ecap = 0;
+	ssize_t an, en;
+	uint64_t lineno = 0, eline = 0;
+	while ((an = getline(&al, &acap, a)) >= 0) {
+		lineno++;
+		if (an == 0 || al[an - 1] != '\n') {
+			fprintf(stderr, "%s: line %" PRIu64 " is not terminated by a newline (partial line)\n",
+				actual, lineno);
+			return 1;
+		}
+		char *ac = json ? canon(al, (size_t)an - 1) : strndup(al, (size_t)an);
+		if (!ac) {
+			fprintf(stderr, "%s: line %" PRIu64 " is not valid JSON: %.300s\n", actual, lineno, al);
+			return 1;
+		}
+		for (;;) {
+			if ((en = getline(&el, &ecap, e)) < 0) {
+				fprintf(stderr, "%s: line %" PRIu64 " %s:\n  got:  %.400s\n", actual, lineno,
+					subsequence ? "matches no remaining expected line"
+						    : "is beyond the expected lines", al);
+				return 1;
+			}
+			eline++;
+			char *ec = json ? canon(el, (size_t)en - 1) : strndup(el, (size_t)en);
+			int same = ec && !strcmp(ac, ec);
+			free(ec);
+			if (same)
+				break;
+			if (!subsequence) {
+				fprintf(stderr, "%s: line %" PRIu64 " differs from the expected one:\n  got:  "
+					"%.400s  want: %.400s", actual, lineno, al, el);
+				return 1;
+			}
+		}
+		free(ac);
+	}
+	if (!subsequence && getline(&el, &ecap, e) >= 0) {
+		fprintf(stderr, "%s: %" PRIu64 " lines, fewer than expected; first missing: %.400s",
+			actual, lineno, el);
+		return 1;
+	}
+	printf("verified %" PRIu64 " lines\n", lineno);
+	free(al);
+	free(el);
+	fclose(a);
+	fclose(e);
+	return 0;
+}
+
 static volatile sig_atomic_t stop;
 static void on_stop(int sig)
 {
@@ -351,14 +434,16 @@ static uint64_t mono(void)
 int main(int argc, char **argv)
 {
 	const char *ring_path = NULL, *expect = NULL, *format = "json", *sensor = NULL;
+	const char *check = NULL;
 	uint64_t n = 1000, start = 0, rate = 0, ring_size = 64 << 20;
-	int eof = 0, pool = 0;
+	int eof = 0, pool = 0, subsequence = 0;
 	static const struct option opts[] = {
 		{ "ring", required_argument, NULL, 'r' }, { "ring-size", required_argument, NULL, 'S' },
 		{ "count", required_argument, NULL, 'n' }, { "start", required_argument, NULL, 's' },
 		{ "rate", required_argument, NULL, 'R' }, { "eof", no_argument, NULL, 'e' },
 		{ "expect", required_argument, NULL, 'x' }, { "format", required_argument, NULL, 'f' },
 		{ "sensor", required_argument, NULL, 'N' }, { "pool", no_argument, NULL, 'p' },
+		{ "verify", required_argument, NULL, 'V' }, { "subsequence", no_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -374,8 +459,17 @@ int main(int argc, char **argv)
 		case 'f': format = optarg; break;
 		case 'N': sensor = optarg; break;
 		case 'p': pool = 1; break;
+		case 'V': check = optarg; break;
+		case 'Q': subsequence = 1; break;
 		default: fprintf(stderr, "txn_feed: bad option (see the comment at the top)\n"); return 2;
 		}
+	}
+	if (check) {
+		if (!expect) {
+			fprintf(stderr, "txn_feed: --verify needs --expect\n");
+			return 2;
+		}
+		return verify(check, expect, format, subsequence);
 	}
 	if (!ring_path) {
 		fprintf(stderr, "txn_feed: --ring PATH is required\n");
