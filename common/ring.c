@@ -53,6 +53,7 @@ struct ring {
 	uint64_t head_seen;
 	uint64_t peeked_size; /* bytes ring_next will skip; 0 = nothing peeked */
 	uint64_t unreleased_records, unreleased_bytes;
+	int manual_release;
 };
 
 static inline uint64_t align_rec(uint64_t n)
@@ -314,7 +315,8 @@ void ring_detach(struct ring *r)
 		uint32_t self = (uint32_t)getpid();
 		atomic_compare_exchange_strong(&r->hdr->producer_pid, &self, 0);
 	} else if (r->role == RING_CONSUMER) {
-		ring_release(r);
+		if (!r->manual_release)
+			ring_release(r);
 		uint32_t self = (uint32_t)getpid();
 		atomic_compare_exchange_strong(&r->hdr->consumer_pid, &self, 0);
 	}
@@ -551,6 +553,36 @@ void ring_next(struct ring *r)
 	r->peeked_size = 0;
 }
 
+static void wake_producer(struct ring_hdr *h)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&h->space_waiting, memory_order_relaxed)) {
+		atomic_fetch_add(&h->space_futex, 1);
+		futex_wake(&h->space_futex);
+	}
+}
+
+void ring_set_manual_release(struct ring *r, int on) { r->manual_release = on; }
+uint64_t ring_read_pos(const struct ring *r) { return r->tail; }
+
+void ring_release_to(struct ring *r, uint64_t pos, uint64_t records, uint64_t bytes)
+{
+	struct ring_hdr *h = r->hdr;
+	uint64_t shared = atomic_load_explicit(&h->tail, memory_order_relaxed);
+	if (pos <= shared || pos > r->tail)
+		return;
+	atomic_store_explicit(&h->tail, pos, memory_order_release);
+	atomic_store_explicit(&h->records_out,
+			      atomic_load_explicit(&h->records_out, memory_order_relaxed) + records,
+			      memory_order_relaxed);
+	atomic_store_explicit(&h->bytes_out,
+			      atomic_load_explicit(&h->bytes_out, memory_order_relaxed) + bytes,
+			      memory_order_relaxed);
+	r->unreleased_records -= records < r->unreleased_records ? records : r->unreleased_records;
+	r->unreleased_bytes -= bytes < r->unreleased_bytes ? bytes : r->unreleased_bytes;
+	wake_producer(h);
+}
+
 void ring_release(struct ring *r)
 {
 	struct ring_hdr *h = r->hdr;
@@ -565,11 +597,7 @@ void ring_release(struct ring *r)
 			      atomic_load_explicit(&h->bytes_out, memory_order_relaxed) +
 				      r->unreleased_bytes, memory_order_relaxed);
 	r->unreleased_records = r->unreleased_bytes = 0;
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&h->space_waiting, memory_order_relaxed)) {
-		atomic_fetch_add(&h->space_futex, 1);
-		futex_wake(&h->space_futex);
-	}
+	wake_producer(h);
 }
 
 int ring_drained(struct ring *r)
@@ -582,7 +610,8 @@ int ring_drained(struct ring *r)
 int ring_wait_data(struct ring *r, int timeout_ms)
 {
 	struct ring_hdr *h = r->hdr;
-	ring_release(r); /* never sleep holding space the producer may need */
+	if (!r->manual_release)
+		ring_release(r); /* never sleep holding space the producer may need */
 	uint64_t deadline = ring_now_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (unsigned spin = 0;; spin++) {
 		if (atomic_load_explicit(&h->head, memory_order_acquire) != r->tail)

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include "config.h"
 #include "log.h"
 #include "opt.h"
 
@@ -53,6 +54,8 @@ static void usage(void)
 "                       is dropped and counted\n"
 "  --user USER          when started as root, become USER before opening anything\n"
 "  --allow-root         run as root without --user\n"
+"  --config FILE        configuration file, sections [dnstrail] and [logd]\n"
+"                       (default " DNSTRAIL_CONFIG " when it exists)\n"
 "  --version            print the version\n"
 "  --help               this text\n"
 "\n"
@@ -200,6 +203,7 @@ void cli_parse(struct logd_config *c, int argc, char **argv)
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
+	config_apply("logd", longopts, "sink\0", &argc, &argv);
 	memset(c, 0, sizeof *c);
 	c->run_dir = LOGD_RUN_DIR;
 	c->ring_size = 64 << 20;
@@ -245,9 +249,7 @@ void cli_parse(struct logd_config *c, int argc, char **argv)
 	if (!c->nsinks)
 		die(EXIT_USAGE, "missing --sink: give at least one, e.g. --sink file:/var/log/dns.jsonl "
 				"or --sink stdout");
-	int n = strchr(c->in, '/') ? snprintf(c->ring_path, sizeof c->ring_path, "%s", c->in)
-				   : snprintf(c->ring_path, sizeof c->ring_path, "%s/%s", c->run_dir,
-					      c->in);
-	if (n < 0 || (size_t)n >= sizeof c->ring_path - 16)
+	opt_ring_path(c->run_dir, c->in, c->ring_path, sizeof c->ring_path);
+	if (strlen(c->ring_path) >= sizeof c->ring_path - 16)
 		die(EXIT_USAGE, "ring path '%s' is too long", c->in);
 }

@@ -6,13 +6,14 @@
 #ifndef DNSTRAIL_LOGD_CLI_H
 #define DNSTRAIL_LOGD_CLI_H
 
+#include "opt.h"
 #include "format.h"
 #include "sinks.h"
 
 #include <stdint.h>
 
 #define LOGD_MAX_SINKS 16
-#define LOGD_RUN_DIR "/dev/shm/dnstrail"
+#define LOGD_RUN_DIR DNSTRAIL_RUN_DIR
 
 struct logd_config {
 	const char *in; /* as given */

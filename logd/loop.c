@@ -148,6 +148,36 @@ static void progress(struct logd *L)
 	if (pos == UINT64_MAX) /* every sink stalled or lagging: none holds the ring */
 		pos = L->rio.read_pos;
 	ringio_release_to(&L->rio, pos);
+	statseg_update(L->stats);
+}
+
+/* Each sink's counters under its own name, "sink.N.lines_written", so
+ * dnstrail-ctl tells the sinks apart (N in --sink order). */
+static void publish_counters(struct logd *L)
+{
+	char err[700], dir[sizeof L->cfg->ring_path];
+	snprintf(dir, sizeof dir, "%s", L->cfg->ring_path); /* next to the ring */
+	*strrchr(dir, '/') = 0;
+	if (!(L->stats = statseg_open(dir, "logd", err, sizeof err))) {
+		log_warn("%s: counters will not be visible to dnstrail-ctl", err);
+		return;
+	}
+	statseg_add(L->stats, &L->st, logd_stat_desc, logd_stat_count);
+	size_t n = L->nsinks * sink_stat_count;
+	L->sink_desc = calloc(n, sizeof *L->sink_desc);
+	L->sink_names = calloc(n, sizeof *L->sink_names);
+	if (!L->sink_desc || !L->sink_names)
+		return;
+	for (unsigned i = 0; i < L->nsinks; i++) {
+		struct stat_desc *d = L->sink_desc + i * sink_stat_count;
+		for (size_t j = 0; j < sink_stat_count; j++) {
+			char *name = L->sink_names[i * sink_stat_count + j];
+			snprintf(name, sizeof *L->sink_names, "sink.%u.%s", i, sink_stat_desc[j].name);
+			d[j] = sink_stat_desc[j];
+			d[j].name = name;
+		}
+		statseg_add(L->stats, &L->sinks[i].st, d, sink_stat_count);
+	}
 }
 
 /* ------------------------------------------------------------ open */
@@ -170,13 +200,8 @@ void logd_open(struct logd *L, const struct logd_config *cfg, const struct logd_
 	struct ring_create create = { .capacity = cfg->ring_size, .kind = RING_KIND_TRANSACTIONS };
 	L->ring = ring_attach(cfg->ring_path, RING_CONSUMER, RING_KIND_TRANSACTIONS, &create, err,
 			      sizeof err);
-	if (!L->ring) {
-		/* A ring that exists but is not usable is the corrupt/foreign case. */
-		struct stat sb;
-		int exists = stat(cfg->ring_path, &sb) == 0 && !strstr(err, "already has a consumer") &&
-			     !strstr(err, "cannot open");
-		die(exists ? EXIT_CORRUPT : 1, "%s", err);
-	}
+	if (!L->ring)
+		die(errno == EINVAL ? EXIT_CORRUPT : 1, "%s", err);
 	ring_set_stop_flag(L->ring, sig->stop);
 	if (ringio_init(&L->rio, L->ring, RING_FIFO) < 0)
 		die(1, "out of memory");
@@ -223,6 +248,7 @@ void logd_open(struct logd *L, const struct logd_config *cfg, const struct logd_
 		}
 		write_state(L);
 	}
+	publish_counters(L);
 	int rc = io_uring_queue_init(URING_ENTRIES, &L->uring, 0);
 	if (rc < 0)
 		die(1, "cannot set up io_uring: %s (logd needs Linux 5.6 or later with io_uring "
@@ -432,7 +458,7 @@ int logd_run(struct logd *L)
 			struct io_uring_cqe *cqe;
 			io_uring_wait_cqe_timeout(&L->uring, &cqe, &ts); /* ETIME/EINTR: just loop */
 		} else if (!input_done && budget && ringio_can_read(&L->rio)) {
-			ringio_wait(&L->rio, WAIT_RING_MS, sig->stop);
+			ringio_wait(&L->rio, WAIT_RING_MS);
 		} else {
 			/* Only timers can change anything (a sink's backoff). */
 			struct timespec ts = { 0, 5000000L };
@@ -466,7 +492,6 @@ void logd_log_stats(struct logd *L)
 
 void logd_close(struct logd *L)
 {
-	int released_all = L->rio.released == L->rio.read_pos;
 	for (unsigned i = 0; i < L->nsinks; i++) {
 		struct sink *s = &L->sinks[i];
 		if (s->ops->close)
@@ -477,11 +502,12 @@ void logd_close(struct logd *L)
 		io_uring_queue_exit(&L->uring);
 	if (L->have_state)
 		state_close(&L->state);
-	/* ring_detach releases everything read: only right when every sink is
-	 * done with it.  Otherwise leave the tail where the sinks are; our pid
-	 * dies with us, so a new consumer can attach. */
-	if (released_all)
-		ring_detach(L->ring);
+	/* In manual-release mode detaching leaves the tail where the sinks
+	 * are: what they did not finish is read again by the next logd. */
+	ring_detach(L->ring);
+	statseg_close(L->stats);
+	free(L->sink_desc);
+	free(L->sink_names);
 	ringio_free(&L->rio);
 	free(L->batch.buf);
 	free(L->batch.rec);

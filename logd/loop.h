@@ -10,6 +10,7 @@
 #include "ringio.h"
 #include "sink.h"
 #include "state.h"
+#include "statseg.h"
 
 #include <liburing.h>
 #include <signal.h>
@@ -50,6 +51,9 @@ struct logd {
 	uint64_t last_heartbeat, last_invalid_log;
 	int exit_code;
 	struct logd_stats st;
+	struct statseg *stats; /* counters for dnstrail-ctl (NULL if unavailable) */
+	struct stat_desc *sink_desc; /* per sink: "sink.N.name" rows */
+	char (*sink_names)[48];
 };
 
 /* Attaches (or creates) the ring, opens the sinks, applies recovery.  Dies

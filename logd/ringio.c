@@ -1,28 +1,20 @@
 /*
- * ringio.c - read-ahead consumer with deferred release (ringio.h).
- *
- * The header fields written here (tail, records_out, bytes_out,
- * empty_waits, data_waiting, consumer heartbeat) belong to the consumer,
- * which logd is; the futex words follow ring.c's protocol exactly so a
- * producer built on ring.c wakes and is woken correctly.
+ * ringio.c - read-ahead consumer with deferred release (ringio.h), on top
+ * of the ring's manual-release mode: ring.c keeps the protocol (release
+ * store of the tail, waking a producer that waits for space, the futex
+ * handshake when sleeping); this file only keeps the per-batch accounting
+ * that tells how many records and bytes a release covers.
  */
 #include "ringio.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <linux/futex.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-
-#define SPIN_ROUNDS 128
 
 int ringio_init(struct ringio *io, struct ring *r, size_t fifo_cap)
 {
 	io->r = r;
 	io->h = ring_header(r);
-	io->read_pos = atomic_load_explicit(&io->h->tail, memory_order_acquire);
+	ring_set_manual_release(r, 1);
+	io->read_pos = ring_read_pos(r);
 	io->released = io->read_pos;
 	io->recs = io->bytes = 0;
 	io->fifo = calloc(fifo_cap, sizeof *io->fifo);
@@ -45,8 +37,7 @@ int ringio_peek(struct ringio *io, struct ring_view *v)
 void ringio_next(struct ringio *io, const struct ring_view *v)
 {
 	ring_next(io->r);
-	io->read_pos = v->pos + sizeof(struct ring_rec) +
-		       (((uint64_t)v->len + RING_REC_ALIGN - 1) & ~(uint64_t)(RING_REC_ALIGN - 1));
+	io->read_pos = ring_read_pos(io->r);
 	io->recs++;
 	io->bytes += v->len;
 }
@@ -65,13 +56,6 @@ void ringio_end_batch(struct ringio *io)
 	io->recs = io->bytes = 0;
 }
 
-static void futex_op(_Atomic uint32_t *word, int op, uint32_t val, int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	/* Shared futex: the word lives in a file two processes map. */
-	syscall(SYS_futex, (uint32_t *)word, op, val, op == FUTEX_WAIT ? &ts : NULL, NULL, 0);
-}
-
 void ringio_release_to(struct ringio *io, uint64_t pos)
 {
 	if (pos <= io->released)
@@ -83,58 +67,21 @@ void ringio_release_to(struct ringio *io, uint64_t pos)
 		io->first = (io->first + 1) % io->cap;
 		io->n--;
 	}
-	struct ring_hdr *h = io->h;
-	/* Release: every store before this one - the sinks' state file slot in
-	 * particular - is visible before the producer may overwrite the
-	 * records below pos. */
-	atomic_store_explicit(&h->tail, pos, memory_order_release);
+	/* The release store in ring_release_to orders every store before it
+	 * (the sinks' state file slot in particular) before the producer may
+	 * overwrite the records below pos. */
+	ring_release_to(io->r, pos, recs, bytes);
 	io->released = pos;
-	atomic_store_explicit(&h->records_out,
-			      atomic_load_explicit(&h->records_out, memory_order_relaxed) + recs,
-			      memory_order_relaxed);
-	atomic_store_explicit(&h->bytes_out,
-			      atomic_load_explicit(&h->bytes_out, memory_order_relaxed) + bytes,
-			      memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&h->space_waiting, memory_order_relaxed)) {
-		atomic_fetch_add(&h->space_futex, 1);
-		futex_op(&h->space_futex, FUTEX_WAKE, INT_MAX, 0);
-	}
 }
 
-static int has_data(const struct ringio *io)
+int ringio_wait(struct ringio *io, int timeout_ms)
 {
-	return atomic_load_explicit(&io->h->head, memory_order_acquire) != io->read_pos;
-}
-
-int ringio_wait(struct ringio *io, int timeout_ms, volatile sig_atomic_t *stop)
-{
-	struct ring_hdr *h = io->h;
-	for (int spin = 0; spin < SPIN_ROUNDS; spin++) {
-		if (has_data(io))
-			return 1;
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#endif
-	}
-	if (atomic_load_explicit(&h->eof, memory_order_acquire) || (stop && *stop))
-		return has_data(io);
-	uint32_t v = atomic_load(&h->data_futex);
-	atomic_store(&h->data_waiting, 1);
-	atomic_thread_fence(memory_order_seq_cst);
-	/* Recheck after announcing ourselves: a producer that published before
-	 * seeing data_waiting did not wake us. */
-	if (!has_data(io) && !atomic_load_explicit(&h->eof, memory_order_acquire)) {
-		atomic_fetch_add_explicit(&h->empty_waits, 1, memory_order_relaxed);
-		futex_op(&h->data_futex, FUTEX_WAIT, v, timeout_ms); /* EINTR on a signal */
-	}
-	atomic_store(&h->data_waiting, 0);
-	return has_data(io);
+	return ring_wait_data(io->r, timeout_ms);
 }
 
 int ringio_drained(const struct ringio *io)
 {
-	return atomic_load_explicit(&io->h->eof, memory_order_acquire) && !has_data(io);
+	return ring_drained(io->r);
 }
 
 uint64_t ringio_head(const struct ringio *io)

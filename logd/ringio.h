@@ -3,17 +3,12 @@
  *
  * logd hands records to asynchronous writes, so it reads well past what it
  * may release: the ring tail may only move past a record once every sink
- * has written (or dropped) it, or a crash would lose it.  ring.h's consumer
- * API releases everything read so far (ring_release, and ring_wait_data
- * before it sleeps), so logd reads with ring_peek/ring_next but publishes
- * the tail itself with ringio_release_to() and sleeps with ringio_wait(),
- * following ring.c's protocol (release store of tail, then wake a producer
- * waiting for space; Dekker handshake around the data futex).
+ * has written (or dropped) it, or a crash would lose it.  So the ring is
+ * used in manual-release mode (ring.h): reading never moves the tail, and
+ * ringio_release_to() moves it to a batch end once every sink is done.
  *
  * Invariants: released <= every position handed to ringio_release_to <=
- * read_pos; the tail in the ring header is only ever written here (ring.c's
- * ring_release is never called while records are held, and at ring_detach
- * time everything read has been released, so it finds nothing to do).
+ * read_pos; the tail moves only through ringio_release_to.
  */
 #ifndef DNSTRAIL_LOGD_RINGIO_H
 #define DNSTRAIL_LOGD_RINGIO_H
@@ -55,9 +50,9 @@ void ringio_end_batch(struct ringio *io);
 /* Publishes tail = pos: every record before pos is finished with.  pos
  * must be a batch end returned by an earlier batch (or read_pos). */
 void ringio_release_to(struct ringio *io, uint64_t pos);
-/* Sleeps until a record is published after read_pos, EOF is set, *stop is
- * raised, a signal arrives, or timeout_ms passes.  1 if data is there. */
-int ringio_wait(struct ringio *io, int timeout_ms, volatile sig_atomic_t *stop);
+/* Sleeps until a record is published after read_pos, EOF is set, the
+ * ring's stop flag is raised, or timeout_ms passes.  1 if data is there. */
+int ringio_wait(struct ringio *io, int timeout_ms);
 /* Producer finished and every record was read. */
 int ringio_drained(const struct ringio *io);
 uint64_t ringio_head(const struct ringio *io);
