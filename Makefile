@@ -74,7 +74,7 @@ endef
 $(foreach s,$(STAGES),$(eval $(call stage_rules,$(s))))
 
 # Tests link every stage library: archives only pull in what is used.
-TEST_LINK = $(STAGE_LIBS) $(B)/libcommon.a $(CHECK_LIBS) $(LIBS_all)
+TEST_LINK = $(STAGE_LIBS) $(B)/libcommon.a $(CHECK_LIBS) $(LIBS_all) -lmsgpackc
 $(B)/tests/%: tests/unit/%.c $(STAGE_LIBS) $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
