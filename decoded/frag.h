@@ -12,7 +12,9 @@
  * ones too; a sensor that dropped them would let a sender hide a message
  * from the log by adding one conflicting fragment, whereas keeping the first
  * copy logs what a first-wins receiver saw and the counter flags the
- * anomaly.
+ * anomaly.  (No capture of the corpus has a conflicting overlap; on a
+ * crafted one tshark 4.0 keeps the bytes of the fragment with the lower
+ * offset instead.)
  *
  * Bounds: the bytes held by incomplete datagrams, including a fixed
  * per-datagram overhead (sizeof(struct frag_entry), ~150 bytes) and one bit
