@@ -17,7 +17,7 @@
  * offset instead.)
  *
  * Bounds: the bytes held by incomplete datagrams, including a fixed
- * per-datagram overhead (sizeof(struct frag_entry), ~150 bytes) and one bit
+ * per-datagram overhead (sizeof(struct frag_entry), 112 bytes on x86-64) and one bit
  * per 8-byte block, stay under frag_mem_max; when a fragment would exceed
  * it, the oldest datagrams are dropped first (frag_mem_evicted).  A datagram
  * not complete frag_timeout_ns after its first fragment is dropped

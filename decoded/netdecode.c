@@ -48,7 +48,7 @@ void netdecode_default_limits(struct netdecode_limits *l)
 	l->frag_mem_max = 4u << 20; /* Linux's ipfrag_high_thresh */
 	l->frag_timeout_ns = 30ull * 1000000000; /* Linux's ipfrag_time */
 	l->tcp_mem_max = 64u << 20;
-	l->tcp_flow_max = 65536; /* at ~420 bytes each when idle: 27 MB */
+	l->tcp_flow_max = 65536; /* 448 bytes each without data: 29 MB at most */
 	l->tcp_flow_bytes_max = 131072; /* one 65535-byte message + as much out of order */
 	l->tcp_idle_ns = 60ull * 1000000000;
 }

@@ -30,7 +30,7 @@
  * Bounds: at most tcp_flow_max flows (least recently active evicted first,
  * tcp_flows_evicted); window buffers of all flows together stay under
  * tcp_mem_max (same eviction).  Memory per flow: sizeof(struct tcp_flow)
- * (about 420 bytes) plus each direction's window, allocated only while that
+ * (448 bytes on x86-64) plus each direction's window, allocated only while that
  * direction holds an unfinished message: 2 KB for an ordinary message, up to
  * tcp_flow_bytes_max.  Up to TCP_SPARE_BUFS empty 2 KB windows are kept for
  * reuse (not counted in tcp_bytes).
