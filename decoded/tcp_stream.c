@@ -18,6 +18,10 @@
 #define FLOW_SLAB 64
 /* An acknowledgement further ahead than this is not believed. */
 #define ACK_WINDOW_MAX (1u << 30)
+/* Name labels a resync scan may walk per call: ~100 us of work. */
+#define RESYNC_BUDGET 65536
+/* The smallest window that holds a minimal message and its length. */
+#define WINDOW_MIN 64
 
 struct tcp_range {
 	uint32_t start, end;
@@ -61,6 +65,8 @@ int tcp_init(struct tcp_table *t, const struct netdecode_limits *l, struct netde
 	t->window_max = l->tcp_flow_bytes_max;
 	if (t->window_max > UINT32_MAX / 2)
 		t->window_max = UINT32_MAX / 2;
+	if (t->window_max < WINDOW_MIN)
+		t->window_max = WINDOW_MIN;
 	t->idle_ns = l->tcp_idle_ns;
 	t->st = st;
 	t->sink = sink;
@@ -268,12 +274,16 @@ static size_t frame_msgs(struct tcp_table *t, const struct tcp_flow *f, int i, s
 }
 
 /* Skips one DNS name of a candidate message m at *pos; compression
- * pointers must point before the name's start.  MORE: m ends first. */
-static enum cand walk_name(struct span m, uint32_t *pos)
+ * pointers must point before the name's start.  MORE: m ends first, or
+ * the work budget is spent. */
+static enum cand walk_name(struct span m, uint32_t *pos, uint32_t *budget)
 {
 	uint32_t start = *pos, total = 0;
 	uint8_t c, lo;
 	for (;;) {
+		if (*budget == 0)
+			return CAND_MORE;
+		--*budget;
 		if (!span_u8(m, *pos, &c))
 			return CAND_MORE;
 		if (c == 0) {
@@ -299,10 +309,13 @@ static enum cand walk_name(struct span m, uint32_t *pos)
 }
 
 /* Is s the start of a length-prefixed DNS message?  MORE: it might be,
- * more bytes are needed to tell (never when final). */
-static enum cand candidate(struct span s, uint64_t window_max, int final)
+ * more bytes (or, when *budget is spent, more work) are needed to tell;
+ * never MORE when final. */
+static enum cand candidate(struct span s, uint64_t window_max, int final, uint32_t *budget)
 {
 	enum cand more = final ? CAND_REJECT : CAND_MORE;
+	if (*budget == 0)
+		return more;
 	uint16_t len, flags, qd, an, ns, ar, rdlen;
 	if (!span_be16(s, 0, &len))
 		return more;
@@ -328,8 +341,8 @@ static enum cand candidate(struct span s, uint64_t window_max, int final)
 	uint32_t pos = 12;
 	enum cand r;
 	for (uint32_t k = 0; k < qd + nrr; k++) {
-		if ((r = walk_name(m, &pos)) != CAND_OK)
-			return r == CAND_MORE ? need : r;
+		if ((r = walk_name(m, &pos, budget)) != CAND_OK)
+			return r == CAND_MORE ? (*budget ? need : more) : r;
 		if (k < qd) {
 			pos += 4;
 		} else {
@@ -365,10 +378,13 @@ static void dir_drain(struct tcp_table *t, struct tcp_flow *f, int i, int final)
 			dir_advance(t, d, overflow, 1);
 			continue;
 		}
-		uint32_t p = 0;
+		/* Bounded work per call, however the bytes are crafted: when it
+		 * is spent the scan waits for the next segment (or, final,
+		 * rejects what is left). */
+		uint32_t p = 0, budget = RESYNC_BUDGET;
 		enum cand c = CAND_REJECT;
 		while (p + 2 <= have && (c = candidate(span_make(d->buf + p, have - p), t->window_max,
-							  final)) == CAND_REJECT)
+							  final, &budget)) == CAND_REJECT)
 			p++;
 		if (p + 2 > have && final)
 			p = have;

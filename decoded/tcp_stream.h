@@ -26,6 +26,9 @@
  *    its end; otherwise the direction resynchronises after the hole.
  *  - A message longer than the window (2 + L > tcp_flow_bytes_max) is
  *    skipped by sequence number without buffering (tcp_flow_overflow).
+ *  - A resync scan does a bounded amount of work per segment (RESYNC_BUDGET
+ *    name labels), so crafted bytes cannot make it quadratic in the window.
+ *  - tcp_flow_bytes_max below 64 is taken as 64.
  *
  * Bounds: at most tcp_flow_max flows (least recently active evicted first,
  * tcp_flows_evicted); window buffers of all flows together stay under

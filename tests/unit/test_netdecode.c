@@ -1057,6 +1057,44 @@ START_TEST(tcp_missing_syn)
 }
 END_TEST
 
+/* Deterministic junk that holds no plausible DNS message start. */
+static void junk(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (uint8_t)(seed >> 16);
+	}
+}
+
+START_TEST(tcp_resync_after_junk)
+{
+	struct netdecode_limits l;
+	netdecode_default_limits(&l);
+	l.tcp_flow_bytes_max = 1000;
+	struct got g;
+	struct netdecode *nd = nd_new(&g, &l);
+	struct conn k = conn_on(nd, 33020);
+	static uint8_t stream[8000];
+	junk(stream, 3000, 42);
+	size_t n = 3000;
+	n += dns_tcp(stream + n, 0x4a01, 1, "after.example", 4);
+	n += dns_tcp(stream + n, 0x4a02, 1, "junk.example", 1);
+	/* seen mid-stream; 3000 bytes of junk overrun the 1000-byte window */
+	k.sseq = 123456;
+	for (size_t off = 0; off < n; off += 200)
+		ssend(&k, 1 + off, stream + off, n - off < 200 ? n - off : 200);
+	ck_assert_int_eq(g.n, 2);
+	ck_assert_uint_eq(msg_id(&g, 0), 0x4a01);
+	ck_assert_uint_eq(msg_id(&g, 1), 0x4a02);
+	const struct netdecode_stats *st = netdecode_stats(nd);
+	ck_assert_uint_eq(st->tcp_resync, 1);
+	ck_assert_uint_eq(st->tcp_bytes_discarded, 3000);
+	ck_assert_uint_le(st->tcp_bytes, 1000);
+	netdecode_free(nd);
+	got_free(&g);
+}
+END_TEST
+
 START_TEST(tcp_syn_ack_only_and_fast_open)
 {
 	struct got g;
@@ -1408,6 +1446,7 @@ int main(void)
 	tcase_add_test(t, tcp_three_in_one_segment);
 	tcase_add_test(t, tcp_out_of_order_and_retransmit);
 	tcase_add_test(t, tcp_missing_syn);
+	tcase_add_test(t, tcp_resync_after_junk);
 	tcase_add_test(t, tcp_syn_ack_only_and_fast_open);
 	tcase_add_test(t, tcp_rst_mid_message);
 	tcase_add_test(t, tcp_idle_timeout);
