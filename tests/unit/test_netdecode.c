@@ -552,6 +552,44 @@ START_TEST(truncated_captures)
 }
 END_TEST
 
+START_TEST(cut_udp_lengths)
+{
+	struct got g;
+	struct netdecode *nd = nd_new(&g, NULL);
+	uint8_t dns[4000], l4[4100], ip[4200];
+	size_t dn = dns_build(dns, 0x5a5a, 1, "cut.example", 100);
+	size_t l4n = udp_build(l4, 53, 6000, dns, dn);
+	/* a first fragment (MF) claiming 1500 bytes, captured to 120: the UDP
+	 * length covers the whole datagram, the captured part is used */
+	struct ip4o o = { .id = 77, .frag = 0x2000, .total = 1500 };
+	ip4_wrap(ip, S4, C4, 17, l4, 1480, &o);
+	netdecode_frame(nd, DLT_RAW, 1, ip, 120, 120);
+	ck_assert_int_eq(g.n, 1);
+	ck_assert_uint_eq(g.msg[0].len, 120 - 28);
+	ck_assert_mem_eq(g.msg[0].data, dns, 120 - 28);
+	/* the same datagram unfragmented, cut by snaplen: likewise */
+	struct ip4o whole = { 0 };
+	size_t n = ip4_wrap(ip, S4, C4, 17, l4, l4n, &whole);
+	netdecode_frame(nd, DLT_RAW, 2, ip, 120, (uint32_t)n);
+	ck_assert_int_eq(g.n, 2);
+	ck_assert_uint_eq(g.msg[1].len, 120 - 28);
+	/* cut, and the UDP length exceeds what the IP header claims: bad */
+	put16(ip + 24, (uint16_t)(l4n + 1));
+	netdecode_frame(nd, DLT_RAW, 3, ip, 120, (uint32_t)n);
+	/* not cut, UDP length beyond the IP payload (tcpdump rtp-seg-fault) */
+	put16(ip + 24, (uint16_t)(l4n + 1));
+	netdecode_frame(nd, DLT_RAW, 4, ip, n, (uint32_t)n);
+	ck_assert_int_eq(g.n, 2);
+	const struct netdecode_stats *st = netdecode_stats(nd);
+	ck_assert_uint_eq(st->udp_bad, 2);
+	ck_assert_uint_eq(st->ip_truncated, 3);
+	ck_assert_uint_eq(st->frag_fragments, 1);
+	ck_assert_uint_eq(st->frag_pending, 0);
+	netdecode_free(nd);
+	got_free(&g);
+}
+END_TEST
+
 /* ---- IP fragments ------------------------------------------------------ */
 
 /* Splits a UDP datagram carrying a DNS message into IPv4 fragments of `step`
@@ -1430,6 +1468,7 @@ int main(void)
 	tcase_add_test(t, ipv6_extension_headers);
 	tcase_add_test(t, udp_checks_and_ports);
 	tcase_add_test(t, truncated_captures);
+	tcase_add_test(t, cut_udp_lengths);
 	tcase_add_test(t, stat_table);
 	suite_add_tcase(s, t);
 	t = tcase_create("frag");
