@@ -183,11 +183,12 @@ static void l4_input(struct netdecode *nd, struct l4_pkt *pk)
 		nd->st.not_dns_port++;
 }
 
-/* Walks IPv6 extension headers from `next` at the start of d.  Returns the
- * transport protocol with *d advanced to its header, or -1 when the chain
- * ends in something we do not decode (ESP, AH, no next header, unknown) or
- * is cut short.  A fragment header is returned as IPPROTO_NUM_FRAGMENT with
- * *d at the fragment header. */
+/* Walks the hop-by-hop, routing and destination options headers from
+ * `next` at the start of d.  Returns the first other header's number with
+ * *d advanced to it: the transport protocol, IPPROTO_NUM_FRAGMENT, or
+ * something we do not decode (ESP, AH, no next header...), which callers
+ * count as not DNS.  -1 when the chain is cut short or too long: RFC 7112
+ * wants the whole chain in the first fragment, and we do not look further. */
 static int ip6_walk(uint8_t next, struct span *d)
 {
 	for (int n = 0; n < IP6_MAX_EXT; n++) {
