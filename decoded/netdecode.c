@@ -170,6 +170,7 @@ static void tcp_input_pkt(struct netdecode *nd, struct l4_pkt *pk)
 	pk->meta.dport = dport;
 	pk->meta.transport = IPPROTO_NUM_TCP;
 	s.meta = pk->meta;
+	s.now_ns = nd->now;
 	tcp_input(&nd->tcp, &s);
 }
 

@@ -32,13 +32,14 @@ struct tcp_dir {
 	uint32_t isn;
 	uint32_t fin_seq;
 	uint32_t skip_lo, skip_hi; /* sequence range skipped without being seen */
+	uint32_t acked; /* highest acknowledgement from the peer (has_acked) */
 	uint8_t *buf;
 	uint32_t cap;
 	uint32_t nranges;
 	struct tcp_range ranges[TCP_MAX_RANGES];
-	uint8_t has_base, synced, isn_known, fin, has_vlan;
+	uint8_t has_base, synced, isn_known, fin, has_vlan, has_acked;
 	uint16_t vlan;
-	uint64_t last_ns; /* time of the direction's latest segment */
+	uint64_t data_ns; /* time of the direction's latest segment with data */
 };
 
 struct tcp_flow {
@@ -48,7 +49,7 @@ struct tcp_flow {
 	uint16_t port[2];
 	uint8_t version;
 	uint32_t bucket;
-	uint64_t last_ns;
+	uint64_t last_ns; /* decoder clock at the latest segment: the LRU order */
 	struct tcp_dir dir[2]; /* dir[i]: bytes sent by endpoint i */
 };
 
@@ -154,7 +155,7 @@ static int buf_reserve(struct tcp_table *t, struct tcp_flow *f, struct tcp_dir *
 	if (need <= d->cap)
 		return 1;
 	uint32_t cap;
-	if (need <= TCP_SMALL_BUF) {
+	if (need <= TCP_SMALL_BUF && TCP_SMALL_BUF <= t->window_max) {
 		cap = TCP_SMALL_BUF;
 	} else {
 		/* Double, so a long message across many segments is copied
@@ -232,7 +233,7 @@ static void emit(struct tcp_table *t, const struct tcp_flow *f, int i, const uin
 	const struct tcp_dir *d = &f->dir[i];
 	struct pkt_meta m;
 	memset(&m, 0, sizeof m);
-	m.ts_ns = d->last_ns;
+	m.ts_ns = d->data_ns;
 	memcpy(m.src, f->addr[i], 16);
 	memcpy(m.dst, f->addr[!i], 16);
 	m.sport = f->port[i];
@@ -246,8 +247,10 @@ static void emit(struct tcp_table *t, const struct tcp_flow *f, int i, const uin
 }
 
 /* Emits the whole length-prefixed messages at the start of s; returns the
- * bytes they took.  Stops at an incomplete message, or at one too long for
- * the window, whose full length (2 + L) goes to *overflow. */
+ * bytes they took.  Stops at an incomplete message; if that one could never
+ * fit the window, its full length (2 + L) goes to *overflow.  (A message
+ * longer than the window but whole in one segment needs no buffering and
+ * is emitted.) */
 static size_t frame_msgs(struct tcp_table *t, const struct tcp_flow *f, int i, struct span s,
 			 uint32_t *overflow)
 {
@@ -261,12 +264,11 @@ static size_t frame_msgs(struct tcp_table *t, const struct tcp_flow *f, int i, s
 			pos += 2;
 			continue;
 		}
-		if (2u + len > t->window_max) {
-			*overflow = 2u + len;
+		if (!span_slice(s, pos + 2, len, &msg)) {
+			if (2u + len > t->window_max)
+				*overflow = 2u + len;
 			break;
 		}
-		if (!span_slice(s, pos + 2, len, &msg))
-			break;
 		emit(t, f, i, msg.p, msg.n);
 		pos += 2u + len;
 	}
@@ -714,11 +716,8 @@ void tcp_input(struct tcp_table *t, const struct tcp_seg *s)
 		lru_unlink(t, f);
 		lru_append(t, f);
 	}
-	f->last_ns = m->ts_ns;
+	f->last_ns = s->now_ns;
 	struct tcp_dir *d = &f->dir[i], *peer = &f->dir[!i];
-	d->last_ns = m->ts_ns;
-	d->has_vlan = m->has_vlan;
-	d->vlan = m->vlan;
 
 	if (s->flags & TCP_RST) {
 		flow_close(t, f);
@@ -733,9 +732,6 @@ void tcp_input(struct tcp_table *t, const struct tcp_seg *s)
 			flow_flush(t, f);
 			dir_reset(&f->dir[0]);
 			dir_reset(&f->dir[1]);
-			d->last_ns = peer->last_ns = m->ts_ns;
-			d->has_vlan = m->has_vlan;
-			d->vlan = m->vlan;
 		}
 		if (!d->has_base) {
 			d->base = data_seq;
@@ -748,13 +744,21 @@ void tcp_input(struct tcp_table *t, const struct tcp_seg *s)
 			peer->base = s->ack;
 			peer->has_base = peer->synced = 1;
 		}
-	} else if ((s->flags & TCP_ACK) && peer->has_base) {
-		dir_acked(t, f, !i, s->ack);
-		if (!peer->nranges)
-			buf_release(t, peer);
+	}
+	/* This ACK covers the peer's stream: remember it.  It is acted on
+	 * when the peer next sends (below), so that a peer segment captured
+	 * just after the ACK that covers it is still used. */
+	if ((s->flags & TCP_ACK) && peer->has_base &&
+	    (!peer->has_acked || seq_diff(s->ack, peer->acked) > 0)) {
+		peer->acked = s->ack;
+		peer->has_acked = 1;
 	}
 
 	if (s->payload.n) {
+		/* Messages this segment completes carry its time and VLAN. */
+		d->data_ns = m->ts_ns;
+		d->has_vlan = m->has_vlan;
+		d->vlan = m->vlan;
 		if (!d->has_base) {
 			d->base = data_seq;
 			d->has_base = 1;
@@ -765,6 +769,13 @@ void tcp_input(struct tcp_table *t, const struct tcp_seg *s)
 	if (s->flags & TCP_FIN) {
 		d->fin = 1;
 		d->fin_seq = data_seq + (uint32_t)s->payload.n;
+	}
+	/* This direction sent again and holes the peer acknowledged are still
+	 * open: those bytes were on the wire, the capture missed them. */
+	if (d->has_acked && d->has_base) {
+		dir_acked(t, f, i, d->acked);
+		if (!d->nranges)
+			buf_release(t, d);
 	}
 	if (d->fin && peer->fin && !d->nranges && !peer->nranges)
 		flow_close(t, f);

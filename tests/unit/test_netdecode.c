@@ -1251,6 +1251,13 @@ START_TEST(tcp_sequence_wrap)
 }
 END_TEST
 
+/* The server sends a bare ACK: its next segment, which settles holes the
+ * client acknowledged. */
+static void sack(struct conn *k, uint64_t ts)
+{
+	seg(k, ts, 1, k->sseq, k->cseq, F_ACK, NULL, 0);
+}
+
 START_TEST(tcp_gap_acked)
 {
 	struct got g;
@@ -1268,23 +1275,27 @@ START_TEST(tcp_gap_acked)
 	ssend(&k, 4, m[2], n[2]);
 	ssend(&k, 5, m[3], n[3]);
 	ck_assert_int_eq(g.n, 1);
-	/* the client acknowledges everything: the hole is permanent; the length
-	 * of m1 was seen, so framing resumes right after it */
+	/* the client acknowledges everything, and the server sends again
+	 * without filling the hole: it is permanent; the length of m1 was
+	 * seen, so framing resumes right after it */
 	seg(&k, 6, 0, k.cseq, k.sseq, F_ACK, NULL, 0);
+	ck_assert_int_eq(g.n, 1);
+	sack(&k, 7);
 	ck_assert_int_eq(g.n, 3);
 	ck_assert_uint_eq(msg_id(&g, 1), 0x9002);
 	ck_assert_uint_eq(msg_id(&g, 2), 0x9003);
-	ck_assert_uint_eq(g.msg[2].m.ts_ns, 5);
+	ck_assert_uint_eq(g.msg[2].m.ts_ns, 5); /* the frame of its last byte */
 	const struct netdecode_stats *st = netdecode_stats(nd);
 	ck_assert_uint_eq(st->tcp_gap_dropped, 1);
 	ck_assert_uint_eq(st->tcp_resync, 0);
 	ck_assert_uint_eq(st->tcp_bytes_discarded, 10);
 
 	/* a hole covering a length prefix: resynchronise after it */
-	ssend(&k, 7, m[0], 5);
+	ssend(&k, 8, m[0], 5);
 	k.sseq += (uint32_t)(n[0] - 5 + n[1]); /* rest of m0 and all of m1 lost */
-	ssend(&k, 8, m[2], n[2]);
-	seg(&k, 9, 0, k.cseq, k.sseq, F_ACK, NULL, 0);
+	ssend(&k, 9, m[2], n[2]);
+	seg(&k, 10, 0, k.cseq, k.sseq, F_ACK, NULL, 0);
+	sack(&k, 11);
 	ck_assert_int_eq(g.n, 4);
 	ck_assert_uint_eq(msg_id(&g, 3), 0x9002);
 	ck_assert_uint_eq(st->tcp_gap_dropped, 2);
@@ -1293,12 +1304,24 @@ START_TEST(tcp_gap_acked)
 	/* data lost while nothing was buffered (suricata ts-gap): the ACK of
 	 * unseen bytes moves the stream past them */
 	k.sseq += (uint32_t)n[3];
-	seg(&k, 10, 0, k.cseq, k.sseq, F_ACK, NULL, 0);
+	seg(&k, 12, 0, k.cseq, k.sseq, F_ACK, NULL, 0);
+	sack(&k, 13);
 	ck_assert_uint_eq(st->tcp_gap_dropped, 3);
-	ssend(&k, 11, m[1], n[1]);
+	ssend(&k, 14, m[1], n[1]);
 	ck_assert_int_eq(g.n, 5);
 	ck_assert_uint_eq(msg_id(&g, 4), 0x9001);
 	ck_assert_uint_eq(st->tcp_resync, 2);
+
+	/* captured out of order across directions: the client's ACK comes
+	 * before the server segment it acknowledges, which still fills the
+	 * hole when it arrives */
+	uint32_t s0 = k.sseq;
+	ssend(&k, 15, m[2], 20);
+	seg(&k, 16, 0, k.cseq, s0 + (uint32_t)n[2], F_ACK, NULL, 0);
+	seg(&k, 17, 1, s0 + 20, k.cseq, F_ACK, m[2] + 20, n[2] - 20);
+	ck_assert_int_eq(g.n, 6);
+	ck_assert_uint_eq(msg_id(&g, 5), 0x9002);
+	ck_assert_uint_eq(st->tcp_gap_dropped, 3);
 	netdecode_free(nd);
 	got_free(&g);
 }
@@ -1349,13 +1372,18 @@ START_TEST(tcp_window_limits)
 	const struct netdecode_stats *st = netdecode_stats(nd);
 	ck_assert_uint_eq(st->tcp_flow_overflow, 1);
 	ck_assert_uint_eq(st->tcp_bytes_discarded, bn);
+	/* whole in one segment, it needs no buffering and is decoded */
+	ssend(&k, 4, big, bn);
+	ck_assert_int_eq(g.n, 2);
+	ck_assert_uint_eq(msg_id(&g, 1), 0xb001);
+	ck_assert_uint_eq(st->tcp_flow_overflow, 1);
 	/* data far beyond a hole forces the hole to be given up */
 	uint32_t s0 = k.sseq;
 	ssend(&k, 5, small, 3); /* a message begins... */
 	seg(&k, 6, 1, s0 + 1000, k.cseq, F_ACK, small, sn); /* ...and the window is overrun */
 	ck_assert_uint_eq(st->tcp_gap_dropped, 1);
-	ck_assert_int_eq(g.n, 2);
-	ck_assert_uint_eq(msg_id(&g, 1), 0xb002);
+	ck_assert_int_eq(g.n, 3);
+	ck_assert_uint_eq(msg_id(&g, 2), 0xb002);
 	ck_assert_uint_le(st->tcp_bytes, 400);
 	netdecode_free(nd);
 	got_free(&g);
