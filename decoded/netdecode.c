@@ -442,12 +442,20 @@ void netdecode_free(struct netdecode *nd)
 	free(nd);
 }
 
-void netdecode_expire(struct netdecode *nd, uint64_t now_ns)
+/* Moves the clock forward (never back) and drops what has expired; cheap
+ * when nothing is due: each table looks at its oldest entry. */
+static void advance_clock(struct netdecode *nd, uint64_t now_ns)
 {
-	if (now_ns > nd->now)
-		nd->now = now_ns;
+	if (now_ns <= nd->now)
+		return;
+	nd->now = now_ns;
 	frag_expire(&nd->frag, nd->now);
 	tcp_expire(&nd->tcp, nd->now);
+}
+
+void netdecode_expire(struct netdecode *nd, uint64_t now_ns)
+{
+	advance_clock(nd, now_ns);
 }
 
 void netdecode_frame(struct netdecode *nd, int dlt, uint64_t ts_ns, const uint8_t *frame,
@@ -455,12 +463,7 @@ void netdecode_frame(struct netdecode *nd, int dlt, uint64_t ts_ns, const uint8_
 {
 	(void)wire_len; /* the IP header says what is missing; see ip_truncated */
 	nd->st.frames++;
-	if (ts_ns > nd->now) {
-		nd->now = ts_ns;
-		/* Cheap when nothing is due: each looks at its oldest entry. */
-		frag_expire(&nd->frag, nd->now);
-		tcp_expire(&nd->tcp, nd->now);
-	}
+	advance_clock(nd, ts_ns);
 	struct net_l3 l3;
 	switch (netwalk_frame(dlt, frame, caplen, &l3)) {
 	case NW_OK:
