@@ -227,33 +227,66 @@ static int frag_wanted(void *ctx, uint8_t version, uint8_t next, struct span fir
 	return is_dns_port(nd, sport) || is_dns_port(nd, dport);
 }
 
+/* Walks the extension headers at the start of pk->data from `next`, taking
+ * their bytes off pk->claimed too; returns as ip6_walk. */
+static int ip6_chain(struct l4_pkt *pk, uint8_t next)
+{
+	size_t before = pk->data.n;
+	int proto = ip6_walk(next, &pk->data);
+	size_t ext = before - pk->data.n;
+	pk->claimed = pk->claimed > ext ? pk->claimed - ext : 0;
+	return proto;
+}
+
 static void frag_done(struct netdecode *nd, struct l4_pkt *pk, const struct frag_out *out)
 {
 	pk->data = out->data;
-	if (pk->meta.ip_version == 6) {
-		int proto = ip6_walk(out->next, &pk->data);
-		if (proto < 0 || proto == IPPROTO_NUM_FRAGMENT) {
-			nd->st.not_dns_port++;
-			return;
-		}
-		pk->proto = (uint8_t)proto;
-	} else {
-		pk->proto = out->next;
+	pk->claimed = out->data.n;
+	int proto = pk->meta.ip_version == 6 ? ip6_chain(pk, out->next) : out->next;
+	if (proto < 0 || proto == IPPROTO_NUM_FRAGMENT) {
+		nd->st.not_dns_port++;
+		return;
 	}
-	pk->claimed = pk->data.n;
+	pk->proto = (uint8_t)proto;
 	l4_input(nd, pk);
 }
 
-/* A fragment the capture cut short can never complete its datagram.  If
- * it is the first one of a UDP datagram, its captured part is used like
- * that of any snaplen-cut datagram: the DNS header and question are there. */
-static void cut_fragment(struct netdecode *nd, struct l4_pkt *pk, uint32_t frag_off,
-			 size_t datagram_max)
+/* One fragment (pk->data, after the IP header or the fragment header) of
+ * datagram `id`; next = IPv4 protocol or the fragment header's next header.
+ * A fragment the capture cut short can never complete its datagram; if it
+ * is the first one of a UDP datagram, its captured part is used like that
+ * of any cut datagram: the DNS header and question are there. */
+static void fragment_input(struct netdecode *nd, struct l4_pkt *pk, uint32_t id, uint8_t next,
+			   uint32_t frag_off, int more, uint32_t max_end)
 {
-	nd->st.frag_fragments++;
-	pk->claimed = datagram_max; /* the UDP length covers the later fragments too */
-	if (frag_off == 0 && pk->proto == IPPROTO_NUM_UDP)
-		udp_input(nd, pk);
+	int v6 = pk->meta.ip_version == 6;
+	if (pk->claimed > pk->data.n) {
+		nd->st.frag_fragments++;
+		if (frag_off != 0)
+			return;
+		int proto = v6 ? ip6_chain(pk, next) : next;
+		pk->claimed = max_end; /* the UDP length covers the later fragments too */
+		if (proto == IPPROTO_NUM_UDP) {
+			pk->proto = IPPROTO_NUM_UDP;
+			udp_input(nd, pk);
+		}
+		return;
+	}
+	struct frag_in in;
+	memset(&in.key, 0, sizeof in.key);
+	memcpy(in.key.src, pk->meta.src, 16);
+	memcpy(in.key.dst, pk->meta.dst, 16);
+	in.key.id = id;
+	in.key.version = v6 ? 6 : 4;
+	in.key.proto = v6 ? 0 : next;
+	in.next = next;
+	in.offset = frag_off;
+	in.more = more;
+	in.max_end = max_end;
+	in.data = pk->data;
+	struct frag_out out;
+	if (frag_add(&nd->frag, &in, nd->now, &out))
+		frag_done(nd, pk, &out);
 }
 
 static void ip4_input(struct netdecode *nd, struct span ip, struct l4_pkt *pk)
@@ -294,36 +327,7 @@ static void ip4_input(struct netdecode *nd, struct span ip, struct l4_pkt *pk)
 		nd->st.not_dns_port++;
 		return;
 	}
-	if (pk->claimed > pk->data.n) {
-		cut_fragment(nd, pk, frag_off, 65535 - ihl);
-		return;
-	}
-	struct frag_in in;
-	memset(&in.key, 0, sizeof in.key);
-	memcpy(in.key.src, pk->meta.src, 16);
-	memcpy(in.key.dst, pk->meta.dst, 16);
-	in.key.id = id;
-	in.key.version = 4;
-	in.key.proto = proto;
-	in.next = proto;
-	in.offset = frag_off;
-	in.more = more;
-	in.max_end = 65535 - (uint32_t)ihl;
-	in.data = pk->data;
-	struct frag_out out;
-	if (frag_add(&nd->frag, &in, nd->now, &out))
-		frag_done(nd, pk, &out);
-}
-
-/* Walks the extension headers at the start of pk->data from `next`, taking
- * their bytes off pk->claimed too; returns as ip6_walk. */
-static int ip6_chain(struct l4_pkt *pk, uint8_t next)
-{
-	size_t before = pk->data.n;
-	int proto = ip6_walk(next, &pk->data);
-	size_t ext = before - pk->data.n;
-	pk->claimed = pk->claimed > ext ? pk->claimed - ext : 0;
-	return proto;
+	fragment_input(nd, pk, id, proto, frag_off, more, 65535 - (uint32_t)ihl);
 }
 
 static void ip6_input(struct netdecode *nd, struct span ip, struct l4_pkt *pk)
@@ -379,26 +383,7 @@ static void ip6_input(struct netdecode *nd, struct span ip, struct l4_pkt *pk)
 		l4_input(nd, pk);
 		return;
 	}
-	if (pk->claimed > pk->data.n) {
-		int p = frag_off ? -1 : ip6_chain(pk, fnext);
-		pk->proto = p < 0 ? 0 : (uint8_t)p;
-		cut_fragment(nd, pk, frag_off, 65535);
-		return;
-	}
-	struct frag_in in;
-	memset(&in.key, 0, sizeof in.key);
-	memcpy(in.key.src, pk->meta.src, 16);
-	memcpy(in.key.dst, pk->meta.dst, 16);
-	in.key.id = id;
-	in.key.version = 6;
-	in.next = fnext;
-	in.offset = frag_off;
-	in.more = more;
-	in.max_end = 65535;
-	in.data = pk->data;
-	struct frag_out out;
-	if (frag_add(&nd->frag, &in, nd->now, &out))
-		frag_done(nd, pk, &out);
+	fragment_input(nd, pk, id, fnext, frag_off, more, 65535);
 }
 
 static uint64_t make_seed(void)
