@@ -183,7 +183,8 @@ static size_t ip6_wrap(uint8_t *out, const uint8_t *src, const uint8_t *dst, uin
 	out[7] = 64;
 	memcpy(out + 8, src, 16);
 	memcpy(out + 24, dst, 16);
-	memcpy(out + 40, ext, extlen);
+	if (extlen)
+		memcpy(out + 40, ext, extlen);
 	memcpy(out + 40 + extlen, l4, n);
 	return 40 + extlen + n;
 }
