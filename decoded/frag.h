@@ -12,10 +12,12 @@
  * ones too; a sensor that dropped them would let a sender hide a message
  * from the log by adding one conflicting fragment, whereas keeping the first
  * copy logs what a first-wins receiver saw and the counter flags the
- * anomaly.
+ * anomaly.  (No capture of the corpus has a conflicting overlap; on a
+ * crafted one tshark 4.0 keeps the bytes of the fragment with the lower
+ * offset instead.)
  *
  * Bounds: the bytes held by incomplete datagrams, including a fixed
- * per-datagram overhead (sizeof(struct frag_entry), ~150 bytes) and one bit
+ * per-datagram overhead (sizeof(struct frag_entry), 112 bytes on x86-64) and one bit
  * per 8-byte block, stay under frag_mem_max; when a fragment would exceed
  * it, the oldest datagrams are dropped first (frag_mem_evicted).  A datagram
  * not complete frag_timeout_ns after its first fragment is dropped

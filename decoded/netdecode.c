@@ -7,7 +7,10 @@
  * packet (bytes after them are link padding, ignored); when they claim more
  * than was captured (snaplen, or a lying header) the captured part is used
  * and the frame counted in ip_truncated.  A UDP datagram's payload is its
- * UDP length minus 8, cut to what was captured when the capture was cut.
+ * UDP length minus 8, which must fit in what the IP header claims (a
+ * receiver drops it otherwise), cut to what was captured when the capture
+ * was cut.  A cut fragment cannot be reassembled; if it is the first of a
+ * UDP datagram its captured part is passed on like any cut datagram.
  * Checksums are not verified: offloading makes locally captured packets
  * carry bad ones, and receivers' verdicts cannot be known anyway.
  *
@@ -48,7 +51,7 @@ void netdecode_default_limits(struct netdecode_limits *l)
 	l->frag_mem_max = 4u << 20; /* Linux's ipfrag_high_thresh */
 	l->frag_timeout_ns = 30ull * 1000000000; /* Linux's ipfrag_time */
 	l->tcp_mem_max = 64u << 20;
-	l->tcp_flow_max = 65536; /* at ~420 bytes each when idle: 27 MB */
+	l->tcp_flow_max = 65536; /* 448 bytes each without data: 29 MB at most */
 	l->tcp_flow_bytes_max = 131072; /* one 65535-byte message + as much out of order */
 	l->tcp_idle_ns = 60ull * 1000000000;
 }
@@ -93,23 +96,32 @@ static inline int is_dns_port(const struct netdecode *nd, uint16_t port)
 struct l4_pkt {
 	struct pkt_meta meta; /* addresses, time, VLAN; ports and transport filled later */
 	uint8_t proto;
-	uint8_t truncated; /* the capture holds less than the IP header says */
 	struct span data; /* transport header and payload, as captured */
+	size_t claimed; /* transport bytes the IP header says there are (>= data.n) */
 };
+
+/* A transport header that does not fit: the capture's fault (already
+ * counted in ip_truncated) or the packet's (counted in *bad). */
+static void header_short(const struct l4_pkt *pk, size_t need, uint64_t *bad)
+{
+	if (need > pk->claimed)
+		++*bad;
+}
 
 static void udp_input(struct netdecode *nd, struct l4_pkt *pk)
 {
 	uint16_t sport, dport, ulen;
-	if (!span_be16(pk->data, 0, &sport) || !span_be16(pk->data, 2, &dport)) {
-		nd->st.udp_bad++;
+	if (!span_be16(pk->data, 0, &sport) || !span_be16(pk->data, 2, &dport) ||
+	    !span_be16(pk->data, 4, &ulen)) {
+		header_short(pk, 8, &nd->st.udp_bad);
 		return;
 	}
 	if (!is_dns_port(nd, sport) && !is_dns_port(nd, dport)) {
 		nd->st.not_dns_port++;
 		return;
 	}
-	if (!span_be16(pk->data, 4, &ulen) || ulen < 8 || (ulen > pk->data.n && !pk->truncated) ||
-	    ulen == 8) {
+	/* The UDP length must fit what the IP header says; 8 is no message. */
+	if (ulen <= 8 || ulen > pk->claimed) {
 		nd->st.udp_bad++;
 		return;
 	}
@@ -117,10 +129,6 @@ static void udp_input(struct netdecode *nd, struct l4_pkt *pk)
 	struct span dns = span_from(pk->data, 8);
 	if (dns.n > n)
 		dns.n = n; /* bytes past the UDP length are not the message */
-	if (dns.n == 0) {
-		nd->st.udp_bad++;
-		return;
-	}
 	/* Cut by the capture: worth passing on only if it still says which
 	 * message it is (ID and flags), as tshark does. */
 	if (dns.n < n && dns.n < 4)
@@ -135,19 +143,16 @@ static void udp_input(struct netdecode *nd, struct l4_pkt *pk)
 static void tcp_input_pkt(struct netdecode *nd, struct l4_pkt *pk)
 {
 	uint16_t sport, dport;
-	if (!span_be16(pk->data, 0, &sport) || !span_be16(pk->data, 2, &dport)) {
-		nd->st.ip_truncated++;
+	uint8_t off_byte, flags;
+	struct tcp_seg s;
+	if (!span_be16(pk->data, 0, &sport) || !span_be16(pk->data, 2, &dport) ||
+	    !span_be32(pk->data, 4, &s.seq) || !span_be32(pk->data, 8, &s.ack) ||
+	    !span_u8(pk->data, 12, &off_byte) || !span_u8(pk->data, 13, &flags)) {
+		header_short(pk, 20, &nd->st.ip_bad);
 		return;
 	}
 	if (!is_dns_port(nd, sport) && !is_dns_port(nd, dport)) {
 		nd->st.not_dns_port++;
-		return;
-	}
-	struct tcp_seg s;
-	uint8_t off_byte, flags;
-	if (!span_be32(pk->data, 4, &s.seq) || !span_be32(pk->data, 8, &s.ack) ||
-	    !span_u8(pk->data, 12, &off_byte) || !span_u8(pk->data, 13, &flags)) {
-		nd->st.ip_truncated++;
 		return;
 	}
 	size_t hlen = (size_t)(off_byte >> 4) * 4;
@@ -156,10 +161,7 @@ static void tcp_input_pkt(struct netdecode *nd, struct l4_pkt *pk)
 		return;
 	}
 	if (hlen > pk->data.n) {
-		if (pk->truncated)
-			nd->st.ip_truncated++;
-		else
-			nd->st.ip_bad++;
+		header_short(pk, hlen, &nd->st.ip_bad);
 		return;
 	}
 	s.payload = span_from(pk->data, hlen);
@@ -168,6 +170,7 @@ static void tcp_input_pkt(struct netdecode *nd, struct l4_pkt *pk)
 	pk->meta.dport = dport;
 	pk->meta.transport = IPPROTO_NUM_TCP;
 	s.meta = pk->meta;
+	s.now_ns = nd->now;
 	tcp_input(&nd->tcp, &s);
 }
 
@@ -181,11 +184,12 @@ static void l4_input(struct netdecode *nd, struct l4_pkt *pk)
 		nd->st.not_dns_port++;
 }
 
-/* Walks IPv6 extension headers from `next` at the start of d.  Returns the
- * transport protocol with *d advanced to its header, or -1 when the chain
- * ends in something we do not decode (ESP, AH, no next header, unknown) or
- * is cut short.  A fragment header is returned as IPPROTO_NUM_FRAGMENT with
- * *d at the fragment header. */
+/* Walks the hop-by-hop, routing and destination options headers from
+ * `next` at the start of d.  Returns the first other header's number with
+ * *d advanced to it: the transport protocol, IPPROTO_NUM_FRAGMENT, or
+ * something we do not decode (ESP, AH, no next header...), which callers
+ * count as not DNS.  -1 when the chain is cut short or too long: RFC 7112
+ * wants the whole chain in the first fragment, and we do not look further. */
 static int ip6_walk(uint8_t next, struct span *d)
 {
 	for (int n = 0; n < IP6_MAX_EXT; n++) {
@@ -223,51 +227,80 @@ static int frag_wanted(void *ctx, uint8_t version, uint8_t next, struct span fir
 	return is_dns_port(nd, sport) || is_dns_port(nd, dport);
 }
 
+/* Walks the extension headers at the start of pk->data from `next`, taking
+ * their bytes off pk->claimed too; returns as ip6_walk. */
+static int ip6_chain(struct l4_pkt *pk, uint8_t next)
+{
+	size_t before = pk->data.n;
+	int proto = ip6_walk(next, &pk->data);
+	size_t ext = before - pk->data.n;
+	pk->claimed = pk->claimed > ext ? pk->claimed - ext : 0;
+	return proto;
+}
+
 static void frag_done(struct netdecode *nd, struct l4_pkt *pk, const struct frag_out *out)
 {
 	pk->data = out->data;
-	pk->truncated = 0;
-	if (pk->meta.ip_version == 6) {
-		int proto = ip6_walk(out->next, &pk->data);
-		if (proto < 0 || proto == IPPROTO_NUM_FRAGMENT) {
-			nd->st.not_dns_port++;
-			return;
-		}
-		pk->proto = (uint8_t)proto;
-	} else {
-		pk->proto = out->next;
+	pk->claimed = out->data.n;
+	int proto = pk->meta.ip_version == 6 ? ip6_chain(pk, out->next) : out->next;
+	if (proto < 0 || proto == IPPROTO_NUM_FRAGMENT) {
+		nd->st.not_dns_port++;
+		return;
 	}
+	pk->proto = (uint8_t)proto;
 	l4_input(nd, pk);
 }
 
-/* A fragment the capture cut short can never complete its datagram.  If
- * it is the first one of a UDP datagram, its captured part is used like
- * that of any snaplen-cut datagram: the DNS header and question are there. */
-static void cut_fragment(struct netdecode *nd, struct l4_pkt *pk, uint32_t frag_off)
+/* One fragment (pk->data, after the IP header or the fragment header) of
+ * datagram `id`; next = IPv4 protocol or the fragment header's next header.
+ * A fragment the capture cut short can never complete its datagram; if it
+ * is the first one of a UDP datagram, its captured part is used like that
+ * of any cut datagram: the DNS header and question are there. */
+static void fragment_input(struct netdecode *nd, struct l4_pkt *pk, uint32_t id, uint8_t next,
+			   uint32_t frag_off, int more, uint32_t max_end)
 {
-	nd->st.frag_fragments++;
-	if (frag_off == 0 && pk->proto == IPPROTO_NUM_UDP)
-		udp_input(nd, pk);
+	int v6 = pk->meta.ip_version == 6;
+	if (pk->claimed > pk->data.n) {
+		nd->st.frag_fragments++;
+		if (frag_off != 0)
+			return;
+		int proto = v6 ? ip6_chain(pk, next) : next;
+		pk->claimed = max_end; /* the UDP length covers the later fragments too */
+		if (proto == IPPROTO_NUM_UDP) {
+			pk->proto = IPPROTO_NUM_UDP;
+			udp_input(nd, pk);
+		}
+		return;
+	}
+	struct frag_in in;
+	memset(&in.key, 0, sizeof in.key);
+	memcpy(in.key.src, pk->meta.src, 16);
+	memcpy(in.key.dst, pk->meta.dst, 16);
+	in.key.id = id;
+	in.key.version = v6 ? 6 : 4;
+	in.key.proto = v6 ? 0 : next;
+	in.next = next;
+	in.offset = frag_off;
+	in.more = more;
+	in.max_end = max_end;
+	in.data = pk->data;
+	struct frag_out out;
+	if (frag_add(&nd->frag, &in, nd->now, &out))
+		frag_done(nd, pk, &out);
 }
 
 static void ip4_input(struct netdecode *nd, struct span ip, struct l4_pkt *pk)
 {
 	uint8_t vihl, proto;
 	uint16_t total, fragw, id;
-	if (!span_u8(ip, 0, &vihl) || ip.n < 20) {
+	if (!span_u8(ip, 0, &vihl) || !span_be16(ip, 2, &total) || !span_be16(ip, 4, &id) ||
+	    !span_be16(ip, 6, &fragw) || !span_u8(ip, 9, &proto) ||
+	    !span_copy(ip, 12, pk->meta.src, 4) || !span_copy(ip, 16, pk->meta.dst, 4)) {
 		nd->st.ip_truncated++;
 		return;
 	}
 	size_t ihl = (size_t)(vihl & 0x0f) * 4;
-	if (vihl >> 4 != 4 || ihl < 20) {
-		nd->st.ip_bad++;
-		return;
-	}
-	span_be16(ip, 2, &total);
-	span_be16(ip, 4, &id);
-	span_be16(ip, 6, &fragw);
-	span_u8(ip, 9, &proto);
-	if (total < ihl) {
+	if (vihl >> 4 != 4 || ihl < 20 || total < ihl) {
 		nd->st.ip_bad++;
 		return;
 	}
@@ -275,17 +308,14 @@ static void ip4_input(struct netdecode *nd, struct span ip, struct l4_pkt *pk)
 		nd->st.ip_truncated++;
 		return;
 	}
-	if (total > ip.n) {
-		nd->st.ip_truncated++;
-		pk->truncated = 1;
-	} else {
+	if (total > ip.n)
+		nd->st.ip_truncated++; /* snaplen, or a header that lies: use what is there */
+	else
 		ip.n = total; /* what follows is link-layer padding */
-	}
 	pk->meta.ip_version = 4;
-	span_copy(ip, 12, pk->meta.src, 4);
-	span_copy(ip, 16, pk->meta.dst, 4);
 	pk->proto = proto;
 	pk->data = span_from(ip, ihl);
+	pk->claimed = total - ihl;
 
 	uint32_t frag_off = (uint32_t)(fragw & 0x1fff) * 8;
 	int more = fragw >> 13 & 1;
@@ -297,109 +327,63 @@ static void ip4_input(struct netdecode *nd, struct span ip, struct l4_pkt *pk)
 		nd->st.not_dns_port++;
 		return;
 	}
-	if (pk->truncated) {
-		cut_fragment(nd, pk, frag_off);
-		return;
-	}
-	struct frag_in in;
-	memset(&in.key, 0, sizeof in.key);
-	memcpy(in.key.src, pk->meta.src, 16);
-	memcpy(in.key.dst, pk->meta.dst, 16);
-	in.key.id = id;
-	in.key.version = 4;
-	in.key.proto = proto;
-	in.next = proto;
-	in.offset = frag_off;
-	in.more = more;
-	in.max_end = 65535 - (uint32_t)ihl;
-	in.data = pk->data;
-	struct frag_out out;
-	if (frag_add(&nd->frag, &in, nd->now, &out))
-		frag_done(nd, pk, &out);
+	fragment_input(nd, pk, id, proto, frag_off, more, 65535 - (uint32_t)ihl);
 }
 
 static void ip6_input(struct netdecode *nd, struct span ip, struct l4_pkt *pk)
 {
 	uint8_t v, next;
 	uint16_t plen;
-	if (!span_u8(ip, 0, &v) || ip.n < 40) {
+	if (ip.n < 40 || !span_u8(ip, 0, &v) || !span_be16(ip, 4, &plen) || !span_u8(ip, 6, &next) ||
+	    !span_copy(ip, 8, pk->meta.src, 16) || !span_copy(ip, 24, pk->meta.dst, 16)) {
 		nd->st.ip_truncated++;
 		return;
 	}
-	if (v >> 4 != 6) {
+	if (v >> 4 != 6 || plen == 0) { /* plen 0: a jumbogram, never DNS */
 		nd->st.ip_bad++;
 		return;
 	}
-	span_be16(ip, 4, &plen);
-	span_u8(ip, 6, &next);
-	if (plen == 0) { /* jumbogram or nothing: neither is DNS */
-		nd->st.ip_bad++;
-		return;
-	}
-	if (40u + plen > ip.n) {
+	if (40u + plen > ip.n)
 		nd->st.ip_truncated++;
-		pk->truncated = 1;
-	} else {
+	else
 		ip.n = 40u + plen;
-	}
 	pk->meta.ip_version = 6;
-	span_copy(ip, 8, pk->meta.src, 16);
-	span_copy(ip, 24, pk->meta.dst, 16);
-	struct span d = span_from(ip, 40);
-	int proto = ip6_walk(next, &d);
+	pk->data = span_from(ip, 40);
+	pk->claimed = plen;
+	int proto = ip6_chain(pk, next);
 	if (proto < 0) {
 		nd->st.not_dns_port++;
 		return;
 	}
 	if (proto != IPPROTO_NUM_FRAGMENT) {
 		pk->proto = (uint8_t)proto;
-		pk->data = d;
 		l4_input(nd, pk);
 		return;
 	}
 	uint8_t fnext;
 	uint16_t fo;
 	uint32_t id;
-	if (!span_u8(d, 0, &fnext) || !span_be16(d, 2, &fo) || !span_be32(d, 4, &id)) {
-		nd->st.ip_truncated++;
+	if (!span_u8(pk->data, 0, &fnext) || !span_be16(pk->data, 2, &fo) ||
+	    !span_be32(pk->data, 4, &id) || pk->claimed < 8) {
+		header_short(pk, 8, &nd->st.ip_bad);
 		return;
 	}
-	struct span payload = span_from(d, 8);
+	pk->data = span_from(pk->data, 8);
+	pk->claimed -= 8;
 	uint32_t frag_off = (uint32_t)(fo >> 3) * 8;
 	int more = fo & 1;
 	if (!frag_off && !more) {
 		/* Atomic fragment (RFC 6946): a whole datagram. */
-		int p = ip6_walk(fnext, &payload);
+		int p = ip6_chain(pk, fnext);
 		if (p < 0 || p == IPPROTO_NUM_FRAGMENT) {
 			nd->st.not_dns_port++;
 			return;
 		}
 		pk->proto = (uint8_t)p;
-		pk->data = payload;
 		l4_input(nd, pk);
 		return;
 	}
-	if (pk->truncated) {
-		int p = frag_off ? -1 : ip6_walk(fnext, &payload);
-		pk->proto = p < 0 ? 0 : (uint8_t)p;
-		pk->data = payload;
-		cut_fragment(nd, pk, frag_off);
-		return;
-	}
-	struct frag_in in;
-	memset(&in.key, 0, sizeof in.key);
-	memcpy(in.key.src, pk->meta.src, 16);
-	memcpy(in.key.dst, pk->meta.dst, 16);
-	in.key.id = id;
-	in.key.version = 6;
-	in.next = fnext;
-	in.offset = frag_off;
-	in.more = more;
-	in.max_end = 65535;
-	in.data = payload;
-	struct frag_out out;
-	if (frag_add(&nd->frag, &in, nd->now, &out))
-		frag_done(nd, pk, &out);
+	fragment_input(nd, pk, id, fnext, frag_off, more, 65535);
 }
 
 static uint64_t make_seed(void)
@@ -443,12 +427,20 @@ void netdecode_free(struct netdecode *nd)
 	free(nd);
 }
 
-void netdecode_expire(struct netdecode *nd, uint64_t now_ns)
+/* Moves the clock forward (never back) and drops what has expired; cheap
+ * when nothing is due: each table looks at its oldest entry. */
+static void advance_clock(struct netdecode *nd, uint64_t now_ns)
 {
-	if (now_ns > nd->now)
-		nd->now = now_ns;
+	if (now_ns <= nd->now)
+		return;
+	nd->now = now_ns;
 	frag_expire(&nd->frag, nd->now);
 	tcp_expire(&nd->tcp, nd->now);
+}
+
+void netdecode_expire(struct netdecode *nd, uint64_t now_ns)
+{
+	advance_clock(nd, now_ns);
 }
 
 void netdecode_frame(struct netdecode *nd, int dlt, uint64_t ts_ns, const uint8_t *frame,
@@ -456,12 +448,7 @@ void netdecode_frame(struct netdecode *nd, int dlt, uint64_t ts_ns, const uint8_
 {
 	(void)wire_len; /* the IP header says what is missing; see ip_truncated */
 	nd->st.frames++;
-	if (ts_ns > nd->now) {
-		nd->now = ts_ns;
-		/* Cheap when nothing is due: each looks at its oldest entry. */
-		frag_expire(&nd->frag, nd->now);
-		tcp_expire(&nd->tcp, nd->now);
-	}
+	advance_clock(nd, ts_ns);
 	struct net_l3 l3;
 	switch (netwalk_frame(dlt, frame, caplen, &l3)) {
 	case NW_OK:
@@ -478,7 +465,6 @@ void netdecode_frame(struct netdecode *nd, int dlt, uint64_t ts_ns, const uint8_
 	pk.meta.ts_ns = ts_ns;
 	pk.meta.has_vlan = l3.has_vlan;
 	pk.meta.vlan = l3.vlan;
-	pk.truncated = 0;
 	struct span ip = span_make(l3.ip, l3.len);
 	if (l3.version == 4)
 		ip4_input(nd, ip, &pk);

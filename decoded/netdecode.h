@@ -28,18 +28,22 @@ struct pkt_meta {
 };
 
 /* Called once per complete DNS message (for TCP: without the length prefix).
- * The bytes are valid only during the call. */
+ * The bytes are valid only during the call.  A UDP message the capture cut
+ * short (snaplen) is passed with the bytes captured, if they hold at least
+ * its ID and flags.  The callback must not call into the same netdecode. */
 typedef void (*netdecode_msg_fn)(void *ctx, const struct pkt_meta *m, const uint8_t *dns,
 				 size_t len);
 
+/* Defaults (netdecode_default_limits) in brackets; memory per datagram and
+ * per flow is described in frag.h and tcp_stream.h. */
 struct netdecode_limits {
-	uint16_t ports[16]; /* DNS ports (UDP and TCP); 0-terminated */
-	uint64_t frag_mem_max; /* bytes held in incomplete datagrams, all flows */
-	uint64_t frag_timeout_ns;
-	uint64_t tcp_mem_max; /* bytes buffered in TCP streams, all flows */
-	uint64_t tcp_flow_max; /* number of TCP connections tracked */
-	uint64_t tcp_flow_bytes_max; /* bytes buffered per direction of one flow */
-	uint64_t tcp_idle_ns; /* a flow with no segment for this long is dropped */
+	uint16_t ports[16]; /* DNS ports (UDP and TCP); 0-terminated [53] */
+	uint64_t frag_mem_max; /* bytes held in incomplete datagrams, all flows [4 MiB] */
+	uint64_t frag_timeout_ns; /* from a datagram's first fragment [30 s] */
+	uint64_t tcp_mem_max; /* bytes buffered in TCP streams, all flows [64 MiB] */
+	uint64_t tcp_flow_max; /* number of TCP connections tracked [65536] */
+	uint64_t tcp_flow_bytes_max; /* bytes buffered per direction of one flow [128 KiB; min 64] */
+	uint64_t tcp_idle_ns; /* a flow with no segment for this long is dropped [60 s] */
 };
 void netdecode_default_limits(struct netdecode_limits *l);
 
@@ -77,10 +81,12 @@ extern const size_t netdecode_stat_count;
 struct netdecode;
 struct netdecode *netdecode_new(const struct netdecode_limits *l, netdecode_msg_fn fn, void *ctx);
 void netdecode_free(struct netdecode *nd);
-/* Decode one frame; calls fn for each DNS message it completes. */
+/* Decode one frame; calls fn for each DNS message it completes.  Also expires
+ * fragments and flows by the largest frame time seen so far. */
 void netdecode_frame(struct netdecode *nd, int dlt, uint64_t ts_ns, const uint8_t *frame,
 		     size_t caplen, uint32_t wire_len);
-/* Expire fragments and idle TCP flows older than now_ns minus their timeout. */
+/* Expire fragments and idle TCP flows older than now_ns minus their timeout
+ * (for when no frame arrives; a time before the latest frame's changes nothing). */
 void netdecode_expire(struct netdecode *nd, uint64_t now_ns);
 /* End of input: emit any complete message still buffered, count and drop the rest. */
 void netdecode_finish(struct netdecode *nd);

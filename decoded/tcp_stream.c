@@ -18,6 +18,10 @@
 #define FLOW_SLAB 64
 /* An acknowledgement further ahead than this is not believed. */
 #define ACK_WINDOW_MAX (1u << 30)
+/* Name labels a resync scan may walk per call: ~100 us of work. */
+#define RESYNC_BUDGET 65536
+/* The smallest window that holds a minimal message and its length. */
+#define WINDOW_MIN 64
 
 struct tcp_range {
 	uint32_t start, end;
@@ -28,13 +32,14 @@ struct tcp_dir {
 	uint32_t isn;
 	uint32_t fin_seq;
 	uint32_t skip_lo, skip_hi; /* sequence range skipped without being seen */
+	uint32_t acked; /* highest acknowledgement from the peer (has_acked) */
 	uint8_t *buf;
 	uint32_t cap;
 	uint32_t nranges;
 	struct tcp_range ranges[TCP_MAX_RANGES];
-	uint8_t has_base, synced, isn_known, fin, has_vlan;
+	uint8_t has_base, synced, isn_known, fin, has_vlan, has_acked;
 	uint16_t vlan;
-	uint64_t last_ns; /* time of the direction's latest segment */
+	uint64_t data_ns; /* time of the direction's latest segment with data */
 };
 
 struct tcp_flow {
@@ -44,16 +49,11 @@ struct tcp_flow {
 	uint16_t port[2];
 	uint8_t version;
 	uint32_t bucket;
-	uint64_t last_ns;
+	uint64_t last_ns; /* decoder clock at the latest segment: the LRU order */
 	struct tcp_dir dir[2]; /* dir[i]: bytes sent by endpoint i */
 };
 
 enum cand { CAND_REJECT, CAND_MORE, CAND_OK };
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* ---- table ---------------------------------------------------------- */
 
@@ -66,6 +66,8 @@ int tcp_init(struct tcp_table *t, const struct netdecode_limits *l, struct netde
 	t->window_max = l->tcp_flow_bytes_max;
 	if (t->window_max > UINT32_MAX / 2)
 		t->window_max = UINT32_MAX / 2;
+	if (t->window_max < WINDOW_MIN)
+		t->window_max = WINDOW_MIN;
 	t->idle_ns = l->tcp_idle_ns;
 	t->st = st;
 	t->sink = sink;
@@ -153,7 +155,7 @@ static int buf_reserve(struct tcp_table *t, struct tcp_flow *f, struct tcp_dir *
 	if (need <= d->cap)
 		return 1;
 	uint32_t cap;
-	if (need <= TCP_SMALL_BUF) {
+	if (need <= TCP_SMALL_BUF && TCP_SMALL_BUF <= t->window_max) {
 		cap = TCP_SMALL_BUF;
 	} else {
 		/* Double, so a long message across many segments is copied
@@ -231,7 +233,7 @@ static void emit(struct tcp_table *t, const struct tcp_flow *f, int i, const uin
 	const struct tcp_dir *d = &f->dir[i];
 	struct pkt_meta m;
 	memset(&m, 0, sizeof m);
-	m.ts_ns = d->last_ns;
+	m.ts_ns = d->data_ns;
 	memcpy(m.src, f->addr[i], 16);
 	memcpy(m.dst, f->addr[!i], 16);
 	m.sport = f->port[i];
@@ -244,50 +246,56 @@ static void emit(struct tcp_table *t, const struct tcp_flow *f, int i, const uin
 	sink_emit(&t->sink, &m, p, n);
 }
 
-/* Emits the whole length-prefixed messages at the start of p[0..n); returns
- * the bytes they took.  Stops at an incomplete message, or at one too long
- * for the window, whose full length (2 + L) goes to *overflow. */
-static size_t frame_msgs(struct tcp_table *t, const struct tcp_flow *f, int i, const uint8_t *p,
-			 size_t n, uint32_t *overflow)
+/* Emits the whole length-prefixed messages at the start of s; returns the
+ * bytes they took.  Stops at an incomplete message; if that one could never
+ * fit the window, its full length (2 + L) goes to *overflow.  (A message
+ * longer than the window but whole in one segment needs no buffering and
+ * is emitted.) */
+static size_t frame_msgs(struct tcp_table *t, const struct tcp_flow *f, int i, struct span s,
+			 uint32_t *overflow)
 {
 	size_t pos = 0;
+	uint16_t len;
+	struct span msg;
 	*overflow = 0;
-	while (n - pos >= 2) {
-		uint32_t len = rd16(p + pos);
+	while (span_be16(s, pos, &len)) {
 		if (len == 0) { /* no DNS message is empty: two stray bytes */
 			t->st->tcp_bytes_discarded += 2;
 			pos += 2;
 			continue;
 		}
-		if (2 + len > t->window_max) {
-			*overflow = 2 + len;
+		if (!span_slice(s, pos + 2, len, &msg)) {
+			if (2u + len > t->window_max)
+				*overflow = 2u + len;
 			break;
 		}
-		if (n - pos < 2 + len)
-			break;
-		emit(t, f, i, p + pos + 2, len);
-		pos += 2 + len;
+		emit(t, f, i, msg.p, msg.n);
+		pos += 2u + len;
 	}
 	return pos;
 }
 
-/* Skips one DNS name of a candidate message at *pos; start is where the
- * name begins (compression pointers must point before it). */
-static enum cand walk_name(const uint8_t *m, uint32_t avail, uint32_t *pos)
+/* Skips one DNS name of a candidate message m at *pos; compression
+ * pointers must point before the name's start.  MORE: m ends first, or
+ * the work budget is spent. */
+static enum cand walk_name(struct span m, uint32_t *pos, uint32_t *budget)
 {
 	uint32_t start = *pos, total = 0;
+	uint8_t c, lo;
 	for (;;) {
-		if (*pos >= avail)
+		if (*budget == 0)
 			return CAND_MORE;
-		uint8_t c = m[*pos];
+		--*budget;
+		if (!span_u8(m, *pos, &c))
+			return CAND_MORE;
 		if (c == 0) {
 			*pos += 1;
 			return CAND_OK;
 		}
 		if ((c & 0xc0) == 0xc0) {
-			if (*pos + 1 >= avail)
+			if (!span_u8(m, *pos + 1, &lo))
 				return CAND_MORE;
-			uint32_t ptr = (uint32_t)(c & 0x3f) << 8 | m[*pos + 1];
+			uint32_t ptr = (uint32_t)(c & 0x3f) << 8 | lo;
 			if (ptr < 12 || ptr >= start)
 				return CAND_REJECT;
 			*pos += 2;
@@ -302,21 +310,28 @@ static enum cand walk_name(const uint8_t *m, uint32_t avail, uint32_t *pos)
 	}
 }
 
-/* Is p[0..n) the start of a length-prefixed DNS message?  MORE: it might
- * be, more bytes are needed to tell (never when final). */
-static enum cand candidate(const uint8_t *p, uint32_t n, uint64_t window_max, int final)
+/* Is s the start of a length-prefixed DNS message?  MORE: it might be,
+ * more bytes (or, when *budget is spent, more work) are needed to tell;
+ * never MORE when final. */
+static enum cand candidate(struct span s, uint64_t window_max, int final, uint32_t *budget)
 {
 	enum cand more = final ? CAND_REJECT : CAND_MORE;
-	if (n < 2)
+	if (*budget == 0)
 		return more;
-	uint32_t len = rd16(p);
-	if (len < 12 || 2 + len > window_max)
+	uint16_t len, flags, qd, an, ns, ar, rdlen;
+	if (!span_be16(s, 0, &len))
+		return more;
+	if (len < 12 || 2u + len > window_max)
 		return CAND_REJECT;
-	if (n < 14)
+	/* What we have of the message: running out of it means "wait" while
+	 * the message is incomplete, "no" once it is whole. */
+	struct span m = span_from(s, 2);
+	if (m.n > len)
+		m.n = len;
+	if (!span_be16(m, 2, &flags) || !span_be16(m, 4, &qd) || !span_be16(m, 6, &an) ||
+	    !span_be16(m, 8, &ns) || !span_be16(m, 10, &ar))
 		return more;
-	const uint8_t *m = p + 2;
-	uint16_t flags = rd16(m + 2), qd = rd16(m + 4), an = rd16(m + 6), ns = rd16(m + 8),
-		 ar = rd16(m + 10);
+	enum cand need = m.n == len ? CAND_REJECT : more;
 	unsigned opcode = flags >> 11 & 0xf;
 	if (opcode == 3 || opcode > 6)
 		return CAND_REJECT;
@@ -325,29 +340,26 @@ static enum cand candidate(const uint8_t *p, uint32_t n, uint64_t window_max, in
 	uint32_t nrr = (uint32_t)an + ns + ar;
 	if (12u + qd * 5u + nrr * 11u > len)
 		return CAND_REJECT;
-	/* Walk the sections over the bytes we have; running out of them means
-	 * "wait" while the message is incomplete, "no" once it is whole. */
-	uint32_t avail = n - 2 < len ? n - 2 : len, pos = 12;
-	enum cand need = avail == len ? CAND_REJECT : more;
+	uint32_t pos = 12;
 	enum cand r;
 	for (uint32_t k = 0; k < qd + nrr; k++) {
-		if ((r = walk_name(m, avail, &pos)) != CAND_OK)
-			return r == CAND_MORE ? need : r;
+		if ((r = walk_name(m, &pos, budget)) != CAND_OK)
+			return r == CAND_MORE ? (*budget ? need : more) : r;
 		if (k < qd) {
 			pos += 4;
 		} else {
 			if (pos + 10 > len)
 				return CAND_REJECT;
-			if (pos + 10 > avail)
+			if (!span_be16(m, pos + 8, &rdlen))
 				return need;
-			pos += 10u + rd16(m + pos + 8);
+			pos += 10u + rdlen;
 		}
 		if (pos > len)
 			return CAND_REJECT;
 	}
 	if (pos != len)
 		return CAND_REJECT;
-	return avail == len ? CAND_OK : more;
+	return m.n == len ? CAND_OK : more;
 }
 
 /* Frames what the window holds: emits complete messages, or (unsynced)
@@ -360,7 +372,7 @@ static void dir_drain(struct tcp_table *t, struct tcp_flow *f, int i, int final)
 		uint32_t have = prefix_len(d);
 		if (d->synced) {
 			uint32_t overflow;
-			size_t used = frame_msgs(t, f, i, d->buf, have, &overflow);
+			size_t used = frame_msgs(t, f, i, span_make(d->buf, have), &overflow);
 			dir_advance(t, d, (uint32_t)used, 0);
 			if (!overflow)
 				return;
@@ -368,10 +380,13 @@ static void dir_drain(struct tcp_table *t, struct tcp_flow *f, int i, int final)
 			dir_advance(t, d, overflow, 1);
 			continue;
 		}
-		uint32_t p = 0;
+		/* Bounded work per call, however the bytes are crafted: when it
+		 * is spent the scan waits for the next segment (or, final,
+		 * rejects what is left). */
+		uint32_t p = 0, budget = RESYNC_BUDGET;
 		enum cand c = CAND_REJECT;
-		while (p + 2 <= have &&
-		       (c = candidate(d->buf + p, have - p, t->window_max, final)) == CAND_REJECT)
+		while (p + 2 <= have && (c = candidate(span_make(d->buf + p, have - p), t->window_max,
+							  final, &budget)) == CAND_REJECT)
 			p++;
 		if (p + 2 > have && final)
 			p = have;
@@ -388,8 +403,9 @@ static void dir_drain(struct tcp_table *t, struct tcp_flow *f, int i, int final)
 static void dir_gap(struct tcp_table *t, struct tcp_dir *d, uint32_t g0, uint32_t g1)
 {
 	t->st->tcp_gap_dropped++;
-	if (d->synced && g0 >= 2) {
-		uint32_t end = 2u + rd16(d->buf);
+	uint16_t len;
+	if (d->synced && g0 >= 2 && span_be16(span_make(d->buf, g0), 0, &len)) {
+		uint32_t end = 2u + len;
 		if (g1 <= end) {
 			dir_advance(t, d, end, 1);
 			return;
@@ -518,7 +534,7 @@ static void dir_data(struct tcp_table *t, struct tcp_flow *f, int i, uint32_t se
 			/* In order with nothing pending: frame straight from the
 			 * segment, copy only an unfinished tail. */
 			uint32_t overflow;
-			size_t used = frame_msgs(t, f, i, p, n, &overflow);
+			size_t used = frame_msgs(t, f, i, span_make(p, n), &overflow);
 			d->base += (uint32_t)used;
 			seq += (uint32_t)used;
 			p += used;
@@ -700,11 +716,8 @@ void tcp_input(struct tcp_table *t, const struct tcp_seg *s)
 		lru_unlink(t, f);
 		lru_append(t, f);
 	}
-	f->last_ns = m->ts_ns;
+	f->last_ns = s->now_ns;
 	struct tcp_dir *d = &f->dir[i], *peer = &f->dir[!i];
-	d->last_ns = m->ts_ns;
-	d->has_vlan = m->has_vlan;
-	d->vlan = m->vlan;
 
 	if (s->flags & TCP_RST) {
 		flow_close(t, f);
@@ -719,9 +732,6 @@ void tcp_input(struct tcp_table *t, const struct tcp_seg *s)
 			flow_flush(t, f);
 			dir_reset(&f->dir[0]);
 			dir_reset(&f->dir[1]);
-			d->last_ns = peer->last_ns = m->ts_ns;
-			d->has_vlan = m->has_vlan;
-			d->vlan = m->vlan;
 		}
 		if (!d->has_base) {
 			d->base = data_seq;
@@ -734,13 +744,21 @@ void tcp_input(struct tcp_table *t, const struct tcp_seg *s)
 			peer->base = s->ack;
 			peer->has_base = peer->synced = 1;
 		}
-	} else if ((s->flags & TCP_ACK) && peer->has_base) {
-		dir_acked(t, f, !i, s->ack);
-		if (!peer->nranges)
-			buf_release(t, peer);
+	}
+	/* This ACK covers the peer's stream: remember it.  It is acted on
+	 * when the peer next sends (below), so that a peer segment captured
+	 * just after the ACK that covers it is still used. */
+	if ((s->flags & TCP_ACK) && peer->has_base &&
+	    (!peer->has_acked || seq_diff(s->ack, peer->acked) > 0)) {
+		peer->acked = s->ack;
+		peer->has_acked = 1;
 	}
 
 	if (s->payload.n) {
+		/* Messages this segment completes carry its time and VLAN. */
+		d->data_ns = m->ts_ns;
+		d->has_vlan = m->has_vlan;
+		d->vlan = m->vlan;
 		if (!d->has_base) {
 			d->base = data_seq;
 			d->has_base = 1;
@@ -751,6 +769,13 @@ void tcp_input(struct tcp_table *t, const struct tcp_seg *s)
 	if (s->flags & TCP_FIN) {
 		d->fin = 1;
 		d->fin_seq = data_seq + (uint32_t)s->payload.n;
+	}
+	/* This direction sent again and holes the peer acknowledged are still
+	 * open: those bytes were on the wire, the capture missed them. */
+	if (d->has_acked && d->has_base) {
+		dir_acked(t, f, i, d->acked);
+		if (!d->nranges)
+			buf_release(t, d);
 	}
 	if (d->fin && peer->fin && !d->nranges && !peer->nranges)
 		flow_close(t, f);

@@ -17,23 +17,32 @@
  *    DNS header (QDCOUNT 1, or 0 with answers; a known opcode; counts that
  *    fit in L) and a message whose questions and RRs walk to exactly L
  *    bytes; the bytes before it are discarded (tcp_resync, tcp_bytes_discarded).
- *  - A hole becomes permanent when the peer acknowledges bytes beyond it
- *    (the receiver had them: the capture missed them), when data beyond it
- *    would push the window past tcp_flow_bytes_max, or when the flow ends
- *    (FIN+FIN, RST, idle timeout, eviction, netdecode_finish).  Then the
+ *  - A hole becomes permanent when the peer has acknowledged bytes beyond
+ *    it (the receiver had them: the capture missed them) and this direction
+ *    then sends again without filling it (waiting for that next segment
+ *    tolerates captures that put a data segment just after the ACK of it),
+ *    when data beyond it would push the window past tcp_flow_bytes_max, or
+ *    when the flow ends (FIN+FIN, RST, idle timeout, eviction,
+ *    netdecode_finish).  Then the
  *    message the hole cuts is dropped (tcp_gap_dropped).  If the length of
  *    that message was seen and the hole ends inside it, framing continues at
  *    its end; otherwise the direction resynchronises after the hole.
  *  - A message longer than the window (2 + L > tcp_flow_bytes_max) is
  *    skipped by sequence number without buffering (tcp_flow_overflow).
+ *  - A resync scan does a bounded amount of work per segment (RESYNC_BUDGET
+ *    name labels), so crafted bytes cannot make it quadratic in the window.
+ *  - tcp_flow_bytes_max below 64 is taken as 64.
  *
  * Bounds: at most tcp_flow_max flows (least recently active evicted first,
  * tcp_flows_evicted); window buffers of all flows together stay under
  * tcp_mem_max (same eviction).  Memory per flow: sizeof(struct tcp_flow)
- * (about 420 bytes) plus each direction's window, allocated only while that
+ * (448 bytes on x86-64) plus each direction's window, allocated only while that
  * direction holds an unfinished message: 2 KB for an ordinary message, up to
  * tcp_flow_bytes_max.  Up to TCP_SPARE_BUFS empty 2 KB windows are kept for
  * reuse (not counted in tcp_bytes).
+ *
+ * A message's pkt_meta carries the time and VLAN of the latest segment with
+ * data in its direction when it is emitted (normally the one completing it).
  *
  * Flows, their hash table and their windows are owned by struct tcp_table;
  * no state is global.  Sequence numbers compare modulo 2^32.
@@ -69,9 +78,12 @@ struct tcp_table {
 	size_t nspare;
 };
 
-/* One TCP segment on a DNS port; meta holds addresses, ports, time, VLAN. */
+/* One TCP segment on a DNS port; meta holds addresses, ports, time, VLAN.
+ * now_ns is the decoder's clock (the largest frame time so far), which
+ * orders flows for the idle timeout even when frame times step back. */
 struct tcp_seg {
 	struct pkt_meta meta;
+	uint64_t now_ns;
 	uint32_t seq, ack;
 	uint8_t flags;
 	struct span payload;

@@ -183,7 +183,8 @@ static size_t ip6_wrap(uint8_t *out, const uint8_t *src, const uint8_t *dst, uin
 	out[7] = 64;
 	memcpy(out + 8, src, 16);
 	memcpy(out + 24, dst, 16);
-	memcpy(out + 40, ext, extlen);
+	if (extlen)
+		memcpy(out + 40, ext, extlen);
 	memcpy(out + 40 + extlen, l4, n);
 	return 40 + extlen + n;
 }
@@ -547,6 +548,44 @@ START_TEST(truncated_captures)
 	ck_assert_uint_eq(st->frames, 3 + n + tn + t6);
 	ck_assert_uint_eq(st->tcp_resync, 1);
 	ck_assert_uint_eq(st->tcp_bytes_discarded, dn - 1); /* the IPv6 flow's bytes */
+	netdecode_free(nd);
+	got_free(&g);
+}
+END_TEST
+
+START_TEST(cut_udp_lengths)
+{
+	struct got g;
+	struct netdecode *nd = nd_new(&g, NULL);
+	uint8_t dns[4000], l4[4100], ip[4200];
+	size_t dn = dns_build(dns, 0x5a5a, 1, "cut.example", 100);
+	size_t l4n = udp_build(l4, 53, 6000, dns, dn);
+	/* a first fragment (MF) claiming 1500 bytes, captured to 120: the UDP
+	 * length covers the whole datagram, the captured part is used */
+	struct ip4o o = { .id = 77, .frag = 0x2000, .total = 1500 };
+	ip4_wrap(ip, S4, C4, 17, l4, 1480, &o);
+	netdecode_frame(nd, DLT_RAW, 1, ip, 120, 120);
+	ck_assert_int_eq(g.n, 1);
+	ck_assert_uint_eq(g.msg[0].len, 120 - 28);
+	ck_assert_mem_eq(g.msg[0].data, dns, 120 - 28);
+	/* the same datagram unfragmented, cut by snaplen: likewise */
+	struct ip4o whole = { 0 };
+	size_t n = ip4_wrap(ip, S4, C4, 17, l4, l4n, &whole);
+	netdecode_frame(nd, DLT_RAW, 2, ip, 120, (uint32_t)n);
+	ck_assert_int_eq(g.n, 2);
+	ck_assert_uint_eq(g.msg[1].len, 120 - 28);
+	/* cut, and the UDP length exceeds what the IP header claims: bad */
+	put16(ip + 24, (uint16_t)(l4n + 1));
+	netdecode_frame(nd, DLT_RAW, 3, ip, 120, (uint32_t)n);
+	/* not cut, UDP length beyond the IP payload (tcpdump rtp-seg-fault) */
+	put16(ip + 24, (uint16_t)(l4n + 1));
+	netdecode_frame(nd, DLT_RAW, 4, ip, n, (uint32_t)n);
+	ck_assert_int_eq(g.n, 2);
+	const struct netdecode_stats *st = netdecode_stats(nd);
+	ck_assert_uint_eq(st->udp_bad, 2);
+	ck_assert_uint_eq(st->ip_truncated, 3);
+	ck_assert_uint_eq(st->frag_fragments, 1);
+	ck_assert_uint_eq(st->frag_pending, 0);
 	netdecode_free(nd);
 	got_free(&g);
 }
@@ -1057,6 +1096,44 @@ START_TEST(tcp_missing_syn)
 }
 END_TEST
 
+/* Deterministic junk that holds no plausible DNS message start. */
+static void junk(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (uint8_t)(seed >> 16);
+	}
+}
+
+START_TEST(tcp_resync_after_junk)
+{
+	struct netdecode_limits l;
+	netdecode_default_limits(&l);
+	l.tcp_flow_bytes_max = 1000;
+	struct got g;
+	struct netdecode *nd = nd_new(&g, &l);
+	struct conn k = conn_on(nd, 33020);
+	static uint8_t stream[8000];
+	junk(stream, 3000, 42);
+	size_t n = 3000;
+	n += dns_tcp(stream + n, 0x4a01, 1, "after.example", 4);
+	n += dns_tcp(stream + n, 0x4a02, 1, "junk.example", 1);
+	/* seen mid-stream; 3000 bytes of junk overrun the 1000-byte window */
+	k.sseq = 123456;
+	for (size_t off = 0; off < n; off += 200)
+		ssend(&k, 1 + off, stream + off, n - off < 200 ? n - off : 200);
+	ck_assert_int_eq(g.n, 2);
+	ck_assert_uint_eq(msg_id(&g, 0), 0x4a01);
+	ck_assert_uint_eq(msg_id(&g, 1), 0x4a02);
+	const struct netdecode_stats *st = netdecode_stats(nd);
+	ck_assert_uint_eq(st->tcp_resync, 1);
+	ck_assert_uint_eq(st->tcp_bytes_discarded, 3000);
+	ck_assert_uint_le(st->tcp_bytes, 1000);
+	netdecode_free(nd);
+	got_free(&g);
+}
+END_TEST
+
 START_TEST(tcp_syn_ack_only_and_fast_open)
 {
 	struct got g;
@@ -1175,6 +1252,13 @@ START_TEST(tcp_sequence_wrap)
 }
 END_TEST
 
+/* The server sends a bare ACK: its next segment, which settles holes the
+ * client acknowledged. */
+static void sack(struct conn *k, uint64_t ts)
+{
+	seg(k, ts, 1, k->sseq, k->cseq, F_ACK, NULL, 0);
+}
+
 START_TEST(tcp_gap_acked)
 {
 	struct got g;
@@ -1192,23 +1276,27 @@ START_TEST(tcp_gap_acked)
 	ssend(&k, 4, m[2], n[2]);
 	ssend(&k, 5, m[3], n[3]);
 	ck_assert_int_eq(g.n, 1);
-	/* the client acknowledges everything: the hole is permanent; the length
-	 * of m1 was seen, so framing resumes right after it */
+	/* the client acknowledges everything, and the server sends again
+	 * without filling the hole: it is permanent; the length of m1 was
+	 * seen, so framing resumes right after it */
 	seg(&k, 6, 0, k.cseq, k.sseq, F_ACK, NULL, 0);
+	ck_assert_int_eq(g.n, 1);
+	sack(&k, 7);
 	ck_assert_int_eq(g.n, 3);
 	ck_assert_uint_eq(msg_id(&g, 1), 0x9002);
 	ck_assert_uint_eq(msg_id(&g, 2), 0x9003);
-	ck_assert_uint_eq(g.msg[2].m.ts_ns, 5);
+	ck_assert_uint_eq(g.msg[2].m.ts_ns, 5); /* the frame of its last byte */
 	const struct netdecode_stats *st = netdecode_stats(nd);
 	ck_assert_uint_eq(st->tcp_gap_dropped, 1);
 	ck_assert_uint_eq(st->tcp_resync, 0);
 	ck_assert_uint_eq(st->tcp_bytes_discarded, 10);
 
 	/* a hole covering a length prefix: resynchronise after it */
-	ssend(&k, 7, m[0], 5);
+	ssend(&k, 8, m[0], 5);
 	k.sseq += (uint32_t)(n[0] - 5 + n[1]); /* rest of m0 and all of m1 lost */
-	ssend(&k, 8, m[2], n[2]);
-	seg(&k, 9, 0, k.cseq, k.sseq, F_ACK, NULL, 0);
+	ssend(&k, 9, m[2], n[2]);
+	seg(&k, 10, 0, k.cseq, k.sseq, F_ACK, NULL, 0);
+	sack(&k, 11);
 	ck_assert_int_eq(g.n, 4);
 	ck_assert_uint_eq(msg_id(&g, 3), 0x9002);
 	ck_assert_uint_eq(st->tcp_gap_dropped, 2);
@@ -1217,12 +1305,24 @@ START_TEST(tcp_gap_acked)
 	/* data lost while nothing was buffered (suricata ts-gap): the ACK of
 	 * unseen bytes moves the stream past them */
 	k.sseq += (uint32_t)n[3];
-	seg(&k, 10, 0, k.cseq, k.sseq, F_ACK, NULL, 0);
+	seg(&k, 12, 0, k.cseq, k.sseq, F_ACK, NULL, 0);
+	sack(&k, 13);
 	ck_assert_uint_eq(st->tcp_gap_dropped, 3);
-	ssend(&k, 11, m[1], n[1]);
+	ssend(&k, 14, m[1], n[1]);
 	ck_assert_int_eq(g.n, 5);
 	ck_assert_uint_eq(msg_id(&g, 4), 0x9001);
 	ck_assert_uint_eq(st->tcp_resync, 2);
+
+	/* captured out of order across directions: the client's ACK comes
+	 * before the server segment it acknowledges, which still fills the
+	 * hole when it arrives */
+	uint32_t s0 = k.sseq;
+	ssend(&k, 15, m[2], 20);
+	seg(&k, 16, 0, k.cseq, s0 + (uint32_t)n[2], F_ACK, NULL, 0);
+	seg(&k, 17, 1, s0 + 20, k.cseq, F_ACK, m[2] + 20, n[2] - 20);
+	ck_assert_int_eq(g.n, 6);
+	ck_assert_uint_eq(msg_id(&g, 5), 0x9002);
+	ck_assert_uint_eq(st->tcp_gap_dropped, 3);
 	netdecode_free(nd);
 	got_free(&g);
 }
@@ -1273,13 +1373,18 @@ START_TEST(tcp_window_limits)
 	const struct netdecode_stats *st = netdecode_stats(nd);
 	ck_assert_uint_eq(st->tcp_flow_overflow, 1);
 	ck_assert_uint_eq(st->tcp_bytes_discarded, bn);
+	/* whole in one segment, it needs no buffering and is decoded */
+	ssend(&k, 4, big, bn);
+	ck_assert_int_eq(g.n, 2);
+	ck_assert_uint_eq(msg_id(&g, 1), 0xb001);
+	ck_assert_uint_eq(st->tcp_flow_overflow, 1);
 	/* data far beyond a hole forces the hole to be given up */
 	uint32_t s0 = k.sseq;
 	ssend(&k, 5, small, 3); /* a message begins... */
 	seg(&k, 6, 1, s0 + 1000, k.cseq, F_ACK, small, sn); /* ...and the window is overrun */
 	ck_assert_uint_eq(st->tcp_gap_dropped, 1);
-	ck_assert_int_eq(g.n, 2);
-	ck_assert_uint_eq(msg_id(&g, 1), 0xb002);
+	ck_assert_int_eq(g.n, 3);
+	ck_assert_uint_eq(msg_id(&g, 2), 0xb002);
 	ck_assert_uint_le(st->tcp_bytes, 400);
 	netdecode_free(nd);
 	got_free(&g);
@@ -1392,6 +1497,7 @@ int main(void)
 	tcase_add_test(t, ipv6_extension_headers);
 	tcase_add_test(t, udp_checks_and_ports);
 	tcase_add_test(t, truncated_captures);
+	tcase_add_test(t, cut_udp_lengths);
 	tcase_add_test(t, stat_table);
 	suite_add_tcase(s, t);
 	t = tcase_create("frag");
@@ -1408,6 +1514,7 @@ int main(void)
 	tcase_add_test(t, tcp_three_in_one_segment);
 	tcase_add_test(t, tcp_out_of_order_and_retransmit);
 	tcase_add_test(t, tcp_missing_syn);
+	tcase_add_test(t, tcp_resync_after_junk);
 	tcase_add_test(t, tcp_syn_ack_only_and_fast_open);
 	tcase_add_test(t, tcp_rst_mid_message);
 	tcase_add_test(t, tcp_idle_timeout);
