@@ -32,9 +32,9 @@ for t in "$DNSTRAIL_BUILD"/tests/replay_*; do
 	dir=tests/data/fuzz/$name
 	[ -d "$dir" ] && run "fuzz-replay/$name" "$t" "$dir"
 done
-for t in tests/oracle/check_dns_dump.sh tests/netoracle/check.sh; do
-	[ -f "$t" ] && run "oracle/$(basename "$(dirname "$t")")" bash "$t"
-done
+run oracle/dns-parser bash tests/oracle/check_dns_dump.sh
+run oracle/netdecode bash tests/netoracle/check.sh
+run oracle/pipeline bash tests/oracle/check_pipeline.sh
 for t in tests/e2e/*.sh; do
 	[ "$(basename "$t")" = lib.sh ] && continue # sourced by the others
 	[ -f "$t" ] && run "e2e/$(basename "$t" .sh)" bash "$t"
