@@ -385,6 +385,7 @@ int main(int argc, char **argv)
 	else
 		log_info("%s: %" PRIu64 " frames read", source, c.st.frames);
 	statseg_close(c.stats);
+	stats_log_rusage();
 	for (unsigned i = 0; i < c.n_out; i++)
 		ring_detach(c.out[i]);
 	pcap_close(c.pcap);

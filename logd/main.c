@@ -9,6 +9,7 @@
 #include "log.h"
 #include "loop.h"
 #include "priv.h"
+#include "stats.h"
 
 #include <signal.h>
 #include <string.h>
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
 	logd_open(&L, &cfg, &sigs);
 	int rc = logd_run(&L);
 	logd_log_stats(&L);
+	stats_log_rusage();
 	logd_close(&L);
 	return rc;
 }

@@ -1,41 +1,162 @@
 #!/usr/bin/env bash
-# bench.sh - dnstrail throughput figures (run by `make bench`).
+# bench.sh - where dnstrail's time goes (run by `make bench`).
 #
-# Each measurement runs BENCH_RUNS times (default 3) and reports the median.
-# Results are printed as a table and written to bench/results.json (ignored
-# by git).  The machine should be otherwise idle: these are wall-clock rates.
+#   floor      libpcap alone reading the capture (the rate to compare with)
+#   pipeline   scripts/dnstrail -r CAPTURE -w /dev/shm/... --dedup off, 1 and
+#              2 decoders, and with --dedup 3600
+#   stages     each stage alone, fed from memory: capd fills cap.0, then
+#              decoded drains it into dec.0, correlated drains that into log,
+#              logd drains log into a file on tmpfs; each one timed alone
+#   ring       two processes passing 64- and 512-byte records
+#
+# The capture is scripts/gen_dns_pcap.py --transactions $BENCH_TRANSACTIONS
+# (default 1000000), generated once into bench/ (ignored by git).  Every
+# measurement runs $BENCH_RUNS times (default 3); the median is reported.
+# Output: a table on stdout and bench/results.json.  Wall-clock rates:
+# run it on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DNSTRAIL_BIN:=$PWD/bin}" "${DNSTRAIL_BUILD:=$PWD/build}" "${BENCH_RUNS:=3}"
+: "${BENCH_TRANSACTIONS:=1000000}"
+export DNSTRAIL_BIN
 mkdir -p bench
+CAP=bench/gen-$BENCH_TRANSACTIONS.pcap
 RUN=/dev/shm/dnstrail-bench.$$
-trap 'rm -rf "$RUN"' EXIT
-results=()
+OUT=/dev/shm/dnstrail-bench-out.$$
+trap 'rm -rf "$RUN" "$OUT"* "$RUN".*' EXIT
+ROOT=()
+[ "$(id -u)" -eq 0 ] && ROOT=(--allow-root)
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-record() { # name, value, unit
-	results+=("{\"name\":\"$1\",\"value\":$2,\"unit\":\"$3\"}")
-	printf '%-46s %14s %s\n' "$1" "$2" "$3"
+if [ ! -s "$CAP.counts" ]; then
+	echo "generating $CAP ($BENCH_TRANSACTIONS transactions, once)..." >&2
+	python3 scripts/gen_dns_pcap.py "$CAP" --transactions "$BENCH_TRANSACTIONS" 2>"$CAP.counts" >/dev/null
+fi
+frames=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packets"])' "$CAP.counts")
+samples=$RUN.samples
+mkdir -p "$RUN"
+: >"$samples"
+# sample NAME VALUE: one measurement (the report takes medians)
+sample() { echo "$1 $2" >>"$samples"; }
+now() { date +%s.%N; }
+# stage_cpu ERRFILE STAGE PREFIX: record a stage's cpu seconds and peak RSS from its exit line
+stage_cpu() {
+	local line
+	line=$(grep "^dnstrail-$2: cpu " "$1" | tail -1) || return 0
+	sample "$3.cpu_s" "$(echo "$line" | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}')"
+	sample "$3.peak_rss_mib" "$(echo "$line" | sed -E 's/.*peak_rss=([0-9]+)KiB.*/\1/' | awk '{printf "%.1f", $1 / 1024}')"
+}
+ring_waits() { # PREFIX: full-wait counters of every ring in $RUN
+	"$DNSTRAIL_BIN/dnstrail-ctl" status --run-dir "$RUN" --json |
+		python3 -c 'import json,sys
+for r in json.load(sys.stdin)["rings"]:
+    if "full_waits" in r: print(r["name"], r["full_waits"])' |
+		while read -r ring w; do sample "$1.full_waits.$ring" "$w"; done
 }
 
-# ---- ring: two processes, fixed-size records ----
-ring_rate() { # record size, count -> records/s (consumer side)
-	local size=$1 n=$2 r=$RUN/ring
-	mkdir -p "$RUN"; rm -f "$r"
-	"$DNSTRAIL_BUILD/tests/ring_peer" consume "$r" "$n" --sizes "fixed:$size" --capacity 16777216 --stats >"$RUN/c.out" &
-	local c=$!
-	sleep 0.1
-	"$DNSTRAIL_BUILD/tests/ring_peer" produce "$r" "$n" --sizes "fixed:$size" --capacity 16777216 --eof >/dev/null
-	wait $c
-	awk '/^consume/ {print $2}' "$RUN/c.out"
-}
-echo "== ring between two processes (16 MiB ring, median of $BENCH_RUNS)"
-for size in 64 512; do
-	n=$((size == 64 ? 20000000 : 5000000))
-	rate=$(for _ in $(seq "$BENCH_RUNS"); do ring_rate "$size" "$n"; done | median)
-	record "ring.${size}B.records_per_s" "$rate" "records/s"
-	record "ring.${size}B.gbytes_per_s" "$(awk -v r="$rate" -v s="$size" 'BEGIN {printf "%.2f", r * s / 1e9}')" "GB/s"
+echo "== floor: libpcap reading $CAP ($frames frames)" >&2
+for _ in $(seq "$BENCH_RUNS"); do
+	sample floor.frames_per_s "$("$DNSTRAIL_BUILD/tests/pcap_floor" "$CAP" | awk '{print $6}')"
 done
 
-printf '[%s]\n' "$(IFS=,; echo "${results[*]}")" >bench/results.json
-echo "written bench/results.json"
+pipeline() { # NAME ARGS...
+	local name=$1; shift
+	echo "== pipeline: $name" >&2
+	for _ in $(seq "$BENCH_RUNS"); do
+		rm -f "$OUT.jsonl"
+		local t0 t1
+		t0=$(now)
+		scripts/dnstrail -r "$CAP" -w "$OUT.jsonl" --run-dir "$RUN" "$@" 2>"$RUN.err" ||
+			{ cat "$RUN.err" >&2; exit 1; }
+		t1=$(now)
+		sample "$name.frames_per_s" "$(awk -v f="$frames" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", f / (b - a)}')"
+		for s in capd decoded correlated logd; do stage_cpu "$RUN.err" $s "$name.$s"; done
+		ring_waits "$name"
+	done
+}
+pipeline "pipeline.decoders1" --dedup off --decoders 1
+pipeline "pipeline.decoders2" --dedup off --decoders 2
+pipeline "pipeline.decoders2.dedup3600" --dedup 3600 --decoders 2
+
+echo "== stages alone, each fed from memory" >&2
+for _ in $(seq "$BENCH_RUNS"); do
+	rm -rf "$RUN" "$OUT.jsonl"; mkdir -p "$RUN"
+	R=(--run-dir "$RUN" --ring-size 1G "${ROOT[@]}")
+	timed() { # NAME COUNT BIN ARGS...: run a stage alone, record its rate
+		local name=$1 count=$2; shift 2
+		local t0 t1
+		t0=$(now)
+		"$@" 2>"$RUN.err" || { cat "$RUN.err" >&2; exit 1; }
+		t1=$(now)
+		sample "stage.$name.per_s" "$(awk -v n="$count" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}')"
+		stage_cpu "$RUN.err" "$name" "stage.$name"
+	}
+	timed capd "$frames" "$DNSTRAIL_BIN/dnstrail-capd" -r "$CAP" "${R[@]}"
+	timed decoded "$frames" "$DNSTRAIL_BIN/dnstrail-decoded" "${R[@]}"
+	msgs=$("$DNSTRAIL_BIN/dnstrail-ctl" status --run-dir "$RUN" --json |
+		python3 -c 'import json,sys; print([r["records_in"] for r in json.load(sys.stdin)["rings"] if r["name"]=="dec.0"][0])')
+	timed correlated "$msgs" "$DNSTRAIL_BIN/dnstrail-correlated" --dedup off "${R[@]}"
+	txns=$("$DNSTRAIL_BIN/dnstrail-ctl" status --run-dir "$RUN" --json |
+		python3 -c 'import json,sys; print([r["records_in"] for r in json.load(sys.stdin)["rings"] if r["name"]=="log"][0])')
+	timed logd "$txns" "$DNSTRAIL_BIN/dnstrail-logd" --in log --sink "file:$OUT.jsonl" "${R[@]}"
+	sample stage.logd.lines "$(wc -l <"$OUT.jsonl")"
+done
+
+echo "== ring between two processes (16 MiB ring)" >&2
+ring_rate() { # record size, count -> records/s (consumer side)
+	local r=$RUN/ring
+	rm -f "$r"
+	"$DNSTRAIL_BUILD/tests/ring_peer" consume "$r" "$2" --sizes "fixed:$1" --capacity 16777216 --stats >"$RUN.c" &
+	local c=$!
+	sleep 0.1
+	"$DNSTRAIL_BUILD/tests/ring_peer" produce "$r" "$2" --sizes "fixed:$1" --capacity 16777216 --eof >/dev/null
+	wait $c
+	awk '/^consume / {print $2}' "$RUN.c"
+}
+for _ in $(seq "$BENCH_RUNS"); do
+	sample ring.64B.records_per_s "$(ring_rate 64 20000000)"
+	sample ring.512B.records_per_s "$(ring_rate 512 5000000)"
+done
+
+python3 - "$samples" "$frames" "$CAP" <<'PY'
+import collections, json, statistics, sys
+vals = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    k, v = line.split()
+    vals[k].append(float(v))
+med = {k: statistics.median(v) for k, v in vals.items()}
+floor = med["floor.frames_per_s"]
+frames = int(sys.argv[2])
+def g(k, fmt="%.0f"):
+    return fmt % med[k] if k in med else "-"
+print("\ndnstrail bench: %s, %d frames, median of %d runs\n" % (sys.argv[3], frames, len(vals["floor.frames_per_s"])))
+print("%-34s %14s %8s" % ("", "rate", "floor"))
+print("%-34s %14s %8s" % ("libpcap read (floor)", g("floor.frames_per_s") + " f/s", "1.00"))
+for name in ("pipeline.decoders1", "pipeline.decoders2", "pipeline.decoders2.dedup3600"):
+    r = med.get(name + ".frames_per_s")
+    if r is None:
+        continue
+    print("%-34s %14s %8.2f" % (name, "%.0f f/s" % r, r / floor))
+    stages = ["%s %ss %sMiB" % (s, g("%s.%s.cpu_s" % (name, s), "%.2f"), g("%s.%s.peak_rss_mib" % (name, s), "%.0f"))
+              for s in ("capd", "decoded", "correlated", "logd")]
+    print("    cpu/rss  " + ", ".join(stages))
+    waits = ["%s=%s" % (k.split(".full_waits.")[1], "%.0f" % v) for k, v in sorted(med.items())
+             if k.startswith(name + ".full_waits.")]
+    print("    ring-full waits  " + " ".join(waits))
+print()
+units = {"capd": "frames/s", "decoded": "frames/s", "correlated": "messages/s", "logd": "transactions/s"}
+for s in ("capd", "decoded", "correlated", "logd"):
+    k = "stage.%s.per_s" % s
+    if k in med:
+        cpu = med.get("stage.%s.cpu_s" % s)
+        print("%-34s %14s   cpu %ss  rss %sMiB" % ("stage alone: " + s, "%.0f %s" % (med[k], units[s]),
+              "%.2f" % cpu if cpu else "-", g("stage.%s.peak_rss_mib" % s)))
+if "stage.logd.lines" in med:
+    print("%-34s %14s" % ("  logd lines written", "%.0f" % med["stage.logd.lines"]))
+for size in (64, 512):
+    k = "ring.%dB.records_per_s" % size
+    if k in med:
+        print("%-34s %14s   %.2f GB/s" % ("ring, %d-byte records" % size, "%.0f rec/s" % med[k], med[k] * size / 1e9))
+json.dump({"capture": sys.argv[3], "frames": frames, "median": med, "samples": vals},
+          open("bench/results.json", "w"), indent=1, sort_keys=True)
+print("\nwritten bench/results.json")
+PY
