@@ -565,22 +565,80 @@ static void wake_producer(struct ring_hdr *h)
 void ring_set_manual_release(struct ring *r, int on) { r->manual_release = on; }
 uint64_t ring_read_pos(const struct ring *r) { return r->tail; }
 
-void ring_release_to(struct ring *r, uint64_t pos, uint64_t records, uint64_t bytes)
+/* Records and payload bytes between positions a and b (both boundaries the
+ * consumer has read past), for the header counters. */
+static void count_between(const struct ring *r, uint64_t a, uint64_t b, uint64_t *recs,
+			  uint64_t *bytes)
+{
+	*recs = *bytes = 0;
+	while (a < b) {
+		const struct ring_rec *rec = (const struct ring_rec *)(r->data + (a & r->mask));
+		uint64_t to_end = r->cap - (a & r->mask);
+		if (rec->type == RING_REC_PAD) {
+			a += to_end;
+			continue;
+		}
+		*recs += 1;
+		*bytes += rec->len;
+		a += sizeof *rec + align_rec(rec->len);
+	}
+}
+
+void ring_release_to(struct ring *r, uint64_t pos)
 {
 	struct ring_hdr *h = r->hdr;
 	uint64_t shared = atomic_load_explicit(&h->tail, memory_order_relaxed);
 	if (pos <= shared || pos > r->tail)
 		return;
+	uint64_t recs, bytes;
+	count_between(r, shared, pos, &recs, &bytes);
 	atomic_store_explicit(&h->tail, pos, memory_order_release);
 	atomic_store_explicit(&h->records_out,
-			      atomic_load_explicit(&h->records_out, memory_order_relaxed) + records,
+			      atomic_load_explicit(&h->records_out, memory_order_relaxed) + recs,
 			      memory_order_relaxed);
 	atomic_store_explicit(&h->bytes_out,
 			      atomic_load_explicit(&h->bytes_out, memory_order_relaxed) + bytes,
 			      memory_order_relaxed);
-	r->unreleased_records -= records < r->unreleased_records ? records : r->unreleased_records;
+	r->unreleased_records -= recs < r->unreleased_records ? recs : r->unreleased_records;
 	r->unreleased_bytes -= bytes < r->unreleased_bytes ? bytes : r->unreleased_bytes;
 	wake_producer(h);
+}
+
+int ring_seek(struct ring *r, uint64_t pos)
+{
+	uint64_t head = atomic_load_explicit(&r->hdr->head, memory_order_acquire);
+	if (pos < r->tail || pos > head)
+		return -1;
+	/* Walk the records to be sure pos starts one: a position from a stale
+	 * or foreign checkpoint must not make us read from mid-record. */
+	uint64_t a = r->tail;
+	while (a < pos) {
+		const struct ring_rec *rec = (const struct ring_rec *)(r->data + (a & r->mask));
+		uint64_t to_end = r->cap - (a & r->mask);
+		if (rec->check != (uint16_t)~rec->len)
+			return -1;
+		uint64_t size = rec->type == RING_REC_PAD ? to_end : sizeof *rec + align_rec(rec->len);
+		if (size > to_end)
+			return -1;
+		a += size;
+	}
+	if (a != pos)
+		return -1;
+	r->unreleased_records = r->unreleased_bytes = 0;
+	r->tail = pos;
+	r->head_seen = pos;
+	r->peeked_size = 0;
+	return 0;
+}
+
+uint64_t ring_pending_head(const struct ring *r)
+{
+	return r->head;
+}
+
+uint64_t ring_published_head(const struct ring *r)
+{
+	return atomic_load_explicit(&r->hdr->head, memory_order_acquire);
 }
 
 void ring_release(struct ring *r)

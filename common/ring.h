@@ -176,15 +176,22 @@ void ring_release(struct ring *r);
 /* Wait until a record is published, EOF is set, the stop flag rises or
  * timeout_ms passes.  Returns 1 if data is available, 0 otherwise. */
 int ring_wait_data(struct ring *r, int timeout_ms);
-/* For a consumer that hands records to asynchronous work and may release
- * them only once that work is done (logd): with manual release on,
- * ring_wait_data and ring_detach no longer release what was read; the
- * consumer calls ring_release_to(pos) with a position no later than
- * ring_read_pos(), giving the records and payload bytes it releases (it
- * knows them per batch) for the header counters. */
+/* For a consumer that may release records only some time after reading
+ * them (logd, once its sinks are done; a stage that keeps a checkpoint to
+ * roll back to): with manual release on, ring_wait_data and ring_detach no
+ * longer release what was read; the consumer calls ring_release_to(pos)
+ * with a record boundary no later than ring_read_pos(). */
 void ring_set_manual_release(struct ring *r, int on);
 uint64_t ring_read_pos(const struct ring *r);
-void ring_release_to(struct ring *r, uint64_t pos, uint64_t records, uint64_t bytes);
+void ring_release_to(struct ring *r, uint64_t pos);
+/* Consumer: continue reading at pos, a record boundary between the tail and
+ * the head (a restart resuming after what it had already processed).
+ * Returns -1, moving nothing, when pos is not such a boundary. */
+int ring_seek(struct ring *r, uint64_t pos);
+/* Producer: the head including committed, unpublished records; and the
+ * head as published (at attach: what the previous producer published). */
+uint64_t ring_pending_head(const struct ring *r);
+uint64_t ring_published_head(const struct ring *r);
 /* True once the producer set EOF and every published record was read. */
 int ring_drained(struct ring *r);
 void ring_consumer_heartbeat(struct ring *r);

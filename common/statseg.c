@@ -121,6 +121,7 @@ void statseg_close(struct statseg *s)
 	if (!s)
 		return;
 	statseg_update(s);
+	s->h->finished = 1;
 	munmap(s->h, sizeof *s->h);
 	free(s);
 }
@@ -153,4 +154,38 @@ const struct statseg_hdr *statseg_map(const char *path, char *err, size_t errlen
 void statseg_unmap(const struct statseg_hdr *h)
 {
 	munmap((void *)h, sizeof *h);
+}
+
+int statseg_peek(const char *run_dir, const char *stage, const char *name, uint64_t *value)
+{
+	char path[600], err[700];
+	snprintf(path, sizeof path, "%s/%s.stats", run_dir, stage);
+	if (access(path, R_OK) != 0)
+		return -1;
+	const struct statseg_hdr *h = statseg_map(path, err, sizeof err);
+	if (!h)
+		return -1;
+	int rc = -1;
+	for (uint32_t i = 0; i < h->count; i++)
+		if (!strcmp(h->e[i].name, name)) {
+			*value = atomic_load_explicit(&h->e[i].value, memory_order_relaxed);
+			rc = 0;
+			break;
+		}
+	statseg_unmap(h);
+	return rc;
+}
+
+int statseg_predecessor_died(const char *run_dir, const char *stage)
+{
+	char path[600], err[700];
+	snprintf(path, sizeof path, "%s/%s.stats", run_dir, stage);
+	if (access(path, R_OK) != 0)
+		return 0;
+	const struct statseg_hdr *h = statseg_map(path, err, sizeof err);
+	if (!h)
+		return 0;
+	int died = !h->finished && !ring_pid_alive(h->pid);
+	statseg_unmap(h);
+	return died;
 }

@@ -35,7 +35,7 @@ struct statseg_hdr {
 	uint32_t count; /* entries in use */
 	char stage[32];
 	uint32_t pid;
-	uint32_t reserved;
+	uint32_t finished; /* set by statseg_close: the stage ended cleanly */
 	_Atomic uint64_t updated_ns; /* CLOCK_MONOTONIC of the last update */
 	uint64_t started_ns; /* CLOCK_REALTIME at start */
 	struct statseg_entry e[STATSEG_MAX];
@@ -51,6 +51,14 @@ void statseg_update(struct statseg *s);
 /* Write every registered counter to the log (SIGUSR1), via stats_log. */
 void statseg_log(struct statseg *s);
 void statseg_close(struct statseg *s);
+
+/* The value of counter `name` in <run_dir>/<stage>.stats as the last
+ * process of that stage left it (a restarted stage learns what its
+ * predecessor held when it died).  0 when found. */
+int statseg_peek(const char *run_dir, const char *stage, const char *name, uint64_t *value);
+/* 1 when <run_dir>/<stage>.stats was left by a process that died (did not
+ * reach statseg_close), else 0. */
+int statseg_predecessor_died(const char *run_dir, const char *stage);
 
 /* Reader side (dnstrail-ctl): map a .stats file read-only after checking
  * it; returns NULL with a reason in err. */

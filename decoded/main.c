@@ -8,10 +8,18 @@
  *
  * Ticks from capd are forwarded after everything derived from the frames
  * before them, and expire fragment and TCP state on packet time.
- * Durability: the input tail is released only after the messages derived
- * from it are published.  At the end of the input, or on SIGTERM/SIGINT,
- * the decoder finishes what it holds, marks dec.K EOF and exits 0.
+ *
+ * Restarts: before each publish the decoder writes a checkpoint (input
+ * position, output head; common/checkpoint.h) and it releases its input
+ * only up to the previous checkpoint.  A decoder that was killed and
+ * started again resumes right after the last frame whose messages were
+ * published: no message is lost or repeated.  What it cannot recover is
+ * the state it held - TCP streams and IP fragments in progress - and it
+ * says so and counts it (decoded.restart_lost_*).  At the end of the
+ * input, or on SIGTERM/SIGINT, it finishes what it holds, marks dec.K EOF
+ * and exits 0.
  */
+#include "checkpoint.h"
 #include "config.h"
 #include "dns_parse.h"
 #include "log.h"
@@ -41,6 +49,9 @@ struct decoded_stats {
 	uint64_t messages_out;
 	uint64_t messages_rejected; /* dns_parse found nothing usable */
 	uint64_t messages_oversize; /* larger than the output ring's record limit */
+	uint64_t restarts; /* started after a predecessor that did not finish */
+	uint64_t restart_lost_tcp_flows; /* streams in progress when it died */
+	uint64_t restart_lost_datagrams; /* incomplete IP datagrams when it died */
 };
 
 static const struct stat_desc decoded_stat_desc[] = {
@@ -51,6 +62,12 @@ static const struct stat_desc decoded_stat_desc[] = {
 		  "payloads on DNS ports that were not usable DNS messages"),
 	STAT_DESC(struct decoded_stats, messages_oversize, "decoded.messages_oversize",
 		  "messages too large for the output ring's record limit (enlarge --ring-size)"),
+	STAT_DESC(struct decoded_stats, restarts, "decoded.restarts",
+		  "starts that resumed from a checkpoint after the previous decoder died"),
+	STAT_DESC(struct decoded_stats, restart_lost_tcp_flows, "decoded.restart_lost_tcp_flows",
+		  "TCP streams in progress lost with a decoder that died"),
+	STAT_DESC(struct decoded_stats, restart_lost_datagrams, "decoded.restart_lost_datagrams",
+		  "incomplete IP datagrams lost with a decoder that died"),
 };
 
 struct decoded {
@@ -59,6 +76,7 @@ struct decoded {
 	struct dns_parse_stats parse;
 	struct decoded_stats st;
 	struct statseg *stats;
+	struct checkpoint *ckpt;
 	/* Scratch for building one message record. */
 	struct rec_msg hdr;
 	struct rec_rr *rr_stage;
@@ -130,11 +148,48 @@ static void forward_tick(struct decoded *d, uint64_t ts)
 	}
 }
 
+/* Checkpoint, publish, release up to the previous checkpoint (so a crash
+ * before the next publish can roll back to it). */
 static void publish(struct decoded *d)
 {
+	struct checkpoint_pos pos;
+	pos.in[0] = ring_read_pos(d->in);
+	pos.out[0] = ring_pending_head(d->out);
+	checkpoint_write(d->ckpt, &pos);
 	ring_publish(d->out);
-	ring_release(d->in);
+	if (checkpoint_release_pos(d->ckpt, &pos))
+		ring_release_to(d->in, pos.in[0]);
 	statseg_update(d->stats);
+}
+
+/* Before sleeping, and at the end: a second checkpoint at the same place
+ * makes both slots equal, so everything read can be released. */
+static void publish_all(struct decoded *d)
+{
+	publish(d);
+	publish(d);
+}
+
+/* A checkpoint whose output head is the one published says how far the
+ * previous decoder got; what it held in memory is gone. */
+static void resume(struct decoded *d, const char *run_dir, const char *stage)
+{
+	uint64_t head = ring_published_head(d->out), v;
+	struct checkpoint_pos pos;
+	if (checkpoint_recover(d->ckpt, &head, &pos) && pos.in[0] != ring_read_pos(d->in) &&
+	    ring_seek(d->in, pos.in[0]) < 0)
+		log_warn("%s: checkpoint position %" PRIu64 " is not in the ring; reading from its "
+			 "tail (messages may be repeated)", ring_path(d->in), pos.in[0]);
+	if (!statseg_predecessor_died(run_dir, stage))
+		return;
+	d->st.restarts++;
+	if (statseg_peek(run_dir, stage, "tcp.flows", &v) == 0)
+		d->st.restart_lost_tcp_flows = v;
+	if (statseg_peek(run_dir, stage, "frag.pending", &v) == 0)
+		d->st.restart_lost_datagrams = v;
+	log_info("%s: the previous decoder died; resuming after its last published message. "
+		 "It held %" PRIu64 " TCP streams and %" PRIu64 " incomplete IP datagrams: lost",
+		 ring_path(d->in), d->st.restart_lost_tcp_flows, d->st.restart_lost_datagrams);
 }
 
 
@@ -156,7 +211,7 @@ static int run(struct decoded *d)
 				log_warn("%s", ring_error(d->in));
 				return EXIT_CORRUPT;
 			}
-			publish(d);
+			publish_all(d);
 			since_publish = 0;
 			if (ring_drained(d->in))
 				return 0;
@@ -295,15 +350,21 @@ int main(int argc, char **argv)
 	if (!d.out)
 		die(errno == EINVAL ? EXIT_CORRUPT : 1, "%s", err);
 	ring_set_stop_flag(d.in, &stop);
+	ring_set_manual_release(d.in, 1);
 	d.rr_stage = malloc(MAX_RRS * sizeof *d.rr_stage);
 	d.text_stage = malloc(TEXT_STAGE);
 	d.nd = netdecode_new(&lim, on_message, &d);
 	if (!d.rr_stage || !d.text_stage || !d.nd)
 		die(1, "out of memory at start-up");
 
-	char stage[64];
+	char stage[64], ckpath[600], identity[1200];
 	const char *base = strrchr(in_name, '/') ? strrchr(in_name, '/') + 1 : in_name;
 	snprintf(stage, sizeof stage, "decoded.%s", strncmp(base, "cap.", 4) ? base : base + 4);
+	snprintf(ckpath, sizeof ckpath, "%s/%s.ckpt", run_dir, stage);
+	snprintf(identity, sizeof identity, "decoded %s -> %s", ring_path(d.in), ring_path(d.out));
+	if (!(d.ckpt = checkpoint_open(ckpath, identity, 1, 1, err, sizeof err)))
+		die(1, "%s", err);
+	resume(&d, run_dir, stage);
 	if (!(d.stats = statseg_open(run_dir, stage, err, sizeof err)))
 		log_warn("%s: counters will not be visible to dnstrail-ctl", err);
 	statseg_add(d.stats, &d.st, decoded_stat_desc, sizeof decoded_stat_desc / sizeof decoded_stat_desc[0]);
@@ -318,7 +379,7 @@ int main(int argc, char **argv)
 
 	int code = run(&d);
 	netdecode_finish(d.nd);
-	publish(&d);
+	publish_all(&d);
 	ring_set_eof(d.out);
 	log_stats(&d);
 	stats_log_rusage();
@@ -326,6 +387,7 @@ int main(int argc, char **argv)
 	ring_detach(d.in);
 	ring_detach(d.out);
 	netdecode_free(d.nd);
+	checkpoint_close(d.ckpt);
 	free(d.rr_stage);
 	free(d.text_stage);
 	return code;

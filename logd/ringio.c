@@ -16,7 +16,7 @@ int ringio_init(struct ringio *io, struct ring *r, size_t fifo_cap)
 	ring_set_manual_release(r, 1);
 	io->read_pos = ring_read_pos(r);
 	io->released = io->read_pos;
-	io->recs = io->bytes = 0;
+	io->recs = 0;
 	io->fifo = calloc(fifo_cap, sizeof *io->fifo);
 	io->cap = fifo_cap;
 	io->first = io->n = 0;
@@ -38,8 +38,8 @@ void ringio_next(struct ringio *io, const struct ring_view *v)
 {
 	ring_next(io->r);
 	io->read_pos = ring_read_pos(io->r);
+	(void)v;
 	io->recs++;
-	io->bytes += v->len;
 }
 
 void ringio_end_batch(struct ringio *io)
@@ -50,27 +50,22 @@ void ringio_end_batch(struct ringio *io)
 	 * is always a free slot here. */
 	struct ringio_batch *b = &io->fifo[(io->first + io->n) % io->cap];
 	b->end = io->read_pos;
-	b->records = io->recs;
-	b->bytes = io->bytes;
 	io->n++;
-	io->recs = io->bytes = 0;
+	io->recs = 0;
 }
 
 void ringio_release_to(struct ringio *io, uint64_t pos)
 {
 	if (pos <= io->released)
 		return;
-	uint64_t recs = 0, bytes = 0;
 	while (io->n && io->fifo[io->first].end <= pos) {
-		recs += io->fifo[io->first].records;
-		bytes += io->fifo[io->first].bytes;
 		io->first = (io->first + 1) % io->cap;
 		io->n--;
 	}
 	/* The release store in ring_release_to orders every store before it
 	 * (the sinks' state file slot in particular) before the producer may
 	 * overwrite the records below pos. */
-	ring_release_to(io->r, pos, recs, bytes);
+	ring_release_to(io->r, pos);
 	io->released = pos;
 }
 

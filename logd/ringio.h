@@ -19,10 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Batches read but not yet released: ring counters are kept per batch. */
+/* Batches read but not yet released. */
 struct ringio_batch {
 	uint64_t end; /* ring position after the batch's last record */
-	uint64_t records, bytes;
 };
 
 struct ringio {
@@ -30,7 +29,7 @@ struct ringio {
 	struct ring_hdr *h;
 	uint64_t read_pos; /* position after the last record read */
 	uint64_t released; /* tail as last published */
-	uint64_t recs, bytes; /* read since the last ringio_end_batch */
+	uint64_t recs; /* read since the last ringio_end_batch */
 	struct ringio_batch *fifo;
 	size_t cap, first, n;
 };
