@@ -69,6 +69,8 @@ void emit_txn(struct emitter *e, const struct txn_event *ev)
 		e->st.suppressed++;
 		return;
 	}
+	if (e->silent)
+		return; /* written before the restart */
 	hdr.msg.n_rr = kept;
 	size_t size = offsetof(struct rec_txn, msg) + rec_msg_size(&hdr.msg);
 	struct rec_txn *t = ring_reserve(e->out, (uint32_t)size);
@@ -94,6 +96,8 @@ void emit_txn(struct emitter *e, const struct txn_event *ev)
 void emit_record(void *emitter, const struct rec_txn *t, size_t len)
 {
 	struct emitter *e = emitter;
+	if (e->silent)
+		return;
 	if (ring_push(e->out, REC_TXN, t, (uint32_t)len) < 0) {
 		e->st.oversize += len > ring_max_record(e->out);
 		return;

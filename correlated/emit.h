@@ -30,6 +30,7 @@ struct emitter {
 	struct ring *out;
 	unsigned sections; /* mask of 1 << enum rr_section */
 	struct dedup *dedup; /* NULL: off */
+	int silent; /* replaying after a restart: decide (dedup state moves) but write nothing */
 	struct emit_stats st;
 	uint8_t keep[65536]; /* scratch: which RRs of the current message go out */
 };

@@ -8,12 +8,21 @@
  * order (merge.c) and its clock is the time of the record it is processing:
  * a capture replays to the same output however the rings interleave.
  *
- * Durability: input tails are released only after the output derived from
- * them is published.  At the end of the input (every ring EOF), or on
- * SIGTERM/SIGINT, everything held is flushed: held responses as
- * response-only, pending queries as unanswered, dedup counts; then the log
- * ring is marked EOF.
+ * Restarts: before each publish it writes a checkpoint (input positions,
+ * log head; common/checkpoint.h), and it releases each input only up to
+ * the older checkpoint and the record of its oldest pending query (within
+ * the newest half of the ring, so a long-pending query never holds a ring
+ * full).  A correlated that died and is started again reads its inputs
+ * from those tails and replays, writing nothing, every record the dead one
+ * had already processed: the pending queries come back, and output resumes
+ * exactly where the published log ends.  Only the dedup cache is not
+ * rebuilt (its unwritten counts are lost, and counted).
+ *
+ * At the end of the input (every ring EOF), or on SIGTERM/SIGINT,
+ * everything held is flushed: held responses as response-only, pending
+ * queries as unanswered, dedup counts; then the log ring is marked EOF.
  */
+#include "checkpoint.h"
 #include "config.h"
 #include "dedup.h"
 #include "emit.h"
@@ -44,6 +53,11 @@ struct correlated_stats {
 	uint64_t opcode_skipped; /* NOTIFY, UPDATE, IQUERY, STATUS, DSO, ... */
 	uint64_t opcode_logged;
 	uint64_t queries_without_question;
+	uint64_t restarts; /* started after a predecessor that died */
+	uint64_t replayed; /* records replayed (silently) to rebuild its state */
+	uint64_t restart_recovered; /* pending entries rebuilt by the replay */
+	uint64_t restart_lost_pending; /* pending entries the replay could not rebuild */
+	uint64_t restart_lost_dedup; /* dedup entries lost with the predecessor */
 };
 
 static const struct stat_desc correlated_stat_desc[] = {
@@ -56,6 +70,16 @@ static const struct stat_desc correlated_stat_desc[] = {
 		  "of those, responses logged because of --log-opcodes"),
 	STAT_DESC(struct correlated_stats, queries_without_question,
 		  "correlated.queries_without_question", "queries with no question (not matchable)"),
+	STAT_DESC(struct correlated_stats, restarts, "correlated.restarts",
+		  "starts after a predecessor that died"),
+	STAT_DESC(struct correlated_stats, replayed, "correlated.replayed",
+		  "records replayed without output to rebuild the predecessor's state"),
+	STAT_DESC(struct correlated_stats, restart_recovered, "correlated.restart_recovered",
+		  "pending queries and held responses rebuilt after a restart"),
+	STAT_DESC(struct correlated_stats, restart_lost_pending, "correlated.restart_lost_pending",
+		  "pending queries and held responses lost with a predecessor that died"),
+	STAT_DESC(struct correlated_stats, restart_lost_dedup, "correlated.restart_lost_dedup",
+		  "dedup entries (and their unwritten counts) lost with a predecessor that died"),
 };
 
 struct correlated {
@@ -68,6 +92,10 @@ struct correlated {
 	uint64_t now_ns;
 	struct correlated_stats st;
 	struct statseg *stats;
+	struct checkpoint *ckpt;
+	int replaying; /* silently redoing what a dead predecessor did */
+	uint64_t replay_until[MERGE_MAX_INPUTS]; /* its checkpoint: where output resumes */
+	uint64_t predecessor_pending; /* its match.pending + match.held when it died */
 };
 
 static volatile sig_atomic_t stop, hard_stop, dump_stats;
@@ -92,7 +120,7 @@ static void on_match(void *ctx, const struct txn_event *ev)
 	emit_txn(&c->emit, ev);
 }
 
-static void process(struct correlated *c, const struct ring_view *v)
+static void process(struct correlated *c, const struct ring_view *v, unsigned which)
 {
 	const struct rec_msg *m = v->data;
 	const char *why;
@@ -121,7 +149,7 @@ static void process(struct correlated *c, const struct ring_view *v)
 		}
 		return;
 	}
-	match_message(c->match, m, v->len);
+	match_message(c->match, m, v->len, which, v->pos);
 }
 
 static void advance_clock(struct correlated *c, uint64_t ts)
@@ -134,13 +162,26 @@ static void advance_clock(struct correlated *c, uint64_t ts)
 		dedup_expire(c->dedup, ts);
 }
 
+/* Checkpoint, publish, then release each input up to both the older
+ * checkpoint and the oldest pending record it holds. */
 static void publish(struct correlated *c)
 {
-	/* Output first: an input record is released only once what it
-	 * produced is visible downstream. */
+	struct checkpoint_pos pos;
+	if (!c->replaying) {
+		for (unsigned i = 0; i < c->in.n; i++)
+			pos.in[i] = ring_read_pos(c->in.in[i].ring);
+		pos.out[0] = ring_pending_head(c->out);
+		checkpoint_write(c->ckpt, &pos);
+	}
 	ring_publish(c->out);
-	for (unsigned i = 0; i < c->in.n; i++)
-		ring_release(c->in.in[i].ring);
+	if (checkpoint_release_pos(c->ckpt, &pos)) {
+		for (unsigned i = 0; i < c->in.n; i++) {
+			struct ring *r = c->in.in[i].ring;
+			uint64_t read = ring_read_pos(r), half = ring_header(r)->capacity / 2;
+			uint64_t oldest = match_oldest_pos(c->match, i, read > half ? read - half : 0);
+			ring_release_to(r, oldest < pos.in[i] ? oldest : pos.in[i]);
+		}
+	}
 	match_stats(c->match); /* refreshes its gauges */
 	if (c->dedup)
 		dedup_stats(c->dedup);
@@ -158,6 +199,54 @@ static void log_stats(struct correlated *c)
 	stats_log("counters", &c->emit.st, emit_stat_desc, emit_stat_count);
 }
 
+static void end_replay(struct correlated *c)
+{
+	c->replaying = 0;
+	c->emit.silent = 0;
+	const struct match_stats *ms = match_stats(c->match);
+	c->st.restart_recovered = ms->pending + ms->held;
+	c->st.restart_lost_pending = c->predecessor_pending > c->st.restart_recovered
+					     ? c->predecessor_pending - c->st.restart_recovered : 0;
+	log_info("replayed %" PRIu64 " records: %" PRIu64 " pending queries and held responses "
+		 "rebuilt, %" PRIu64 " lost; output resumes where the published log ends",
+		 c->st.replayed, c->st.restart_recovered, c->st.restart_lost_pending);
+}
+
+/* After a crash: replay from the input tails, silently, up to the checkpoint
+ * whose log head is the one published. */
+static void resume(struct correlated *c, const char *run_dir)
+{
+	if (!statseg_predecessor_died(run_dir, "correlated"))
+		return;
+	c->st.restarts++;
+	uint64_t v, held = 0;
+	if (statseg_peek(run_dir, "correlated", "match.pending", &v) == 0)
+		c->predecessor_pending = v;
+	if (statseg_peek(run_dir, "correlated", "match.held", &held) == 0)
+		c->predecessor_pending += held;
+	if (statseg_peek(run_dir, "correlated", "dedup.entries", &v) == 0)
+		c->st.restart_lost_dedup = v;
+	uint64_t head = ring_published_head(c->out);
+	struct checkpoint_pos pos;
+	if (!checkpoint_recover(c->ckpt, &head, &pos)) {
+		log_warn("the previous correlated died and left no usable checkpoint: its %" PRIu64
+			 " pending queries are lost", c->predecessor_pending);
+		c->st.restart_lost_pending = c->predecessor_pending;
+		return;
+	}
+	for (unsigned i = 0; i < c->in.n; i++) {
+		c->replay_until[i] = pos.in[i];
+		if (pos.in[i] > ring_read_pos(c->in.in[i].ring))
+			c->replaying = 1;
+	}
+	c->emit.silent = c->replaying;
+	log_info("the previous correlated died holding %" PRIu64 " pending queries and responses "
+		 "and %" PRIu64 " dedup entries; replaying its inputs to rebuild them",
+		 c->predecessor_pending, c->st.restart_lost_dedup);
+	if (!c->replaying)
+		end_replay(c);
+}
+
 static int run(struct correlated *c)
 {
 	uint64_t since_publish = 0, stalled_since = 0;
@@ -168,9 +257,13 @@ static int run(struct correlated *c)
 		switch (merge_next(&c->in, &v, &ts, &which)) {
 		case MERGE_RECORD:
 			stalled_since = 0;
+			if (c->replaying && v.pos >= c->replay_until[which])
+				end_replay(c);
+			else if (c->replaying)
+				c->st.replayed++;
 			advance_clock(c, ts);
 			if (v.type == REC_MSG)
-				process(c, &v);
+				process(c, &v, which);
 			merge_consumed(&c->in, which);
 			if (++since_publish >= PUBLISH_EVERY) {
 				publish(c);
@@ -179,6 +272,7 @@ static int run(struct correlated *c)
 			break;
 		case MERGE_WAIT: {
 			publish(c);
+			publish(c); /* both checkpoints equal: every input read can go */
 			since_publish = 0;
 			struct ring *r = c->in.in[c->in.blocking].ring;
 			ring_wait_data(r, 100);
@@ -355,6 +449,7 @@ int main(int argc, char **argv)
 		if (!r)
 			die(errno == EINVAL ? EXIT_CORRUPT : 1, "%s", err);
 		ring_set_stop_flag(r, &stop);
+		ring_set_manual_release(r, 1);
 		merge_add(&c.in, r);
 	}
 	struct ring_create out_create = { .capacity = ring_size, .kind = RING_KIND_TRANSACTIONS };
@@ -371,6 +466,17 @@ int main(int argc, char **argv)
 	if (!(c.match = match_new(&mc, on_match, &c)))
 		die(1, "out of memory for the match table");
 
+	char ckpath[600], identity[1024];
+	snprintf(ckpath, sizeof ckpath, "%s/correlated.ckpt", run_dir);
+	size_t off = (size_t)snprintf(identity, sizeof identity, "correlated");
+	for (unsigned i = 0; i < c.in.n && off < sizeof identity; i++)
+		off += (size_t)snprintf(identity + off, sizeof identity - off, " %s",
+					ring_path(c.in.in[i].ring));
+	snprintf(identity + off, off < sizeof identity ? sizeof identity - off : 0, " -> %s",
+		 ring_path(c.out));
+	if (!(c.ckpt = checkpoint_open(ckpath, identity, c.in.n, 1, err, sizeof err)))
+		die(1, "%s", err);
+	resume(&c, run_dir);
 	if (!(c.stats = statseg_open(run_dir, "correlated", err, sizeof err)))
 		log_warn("%s: counters will not be visible to dnstrail-ctl", err);
 	statseg_add(c.stats, &c.st, correlated_stat_desc,
@@ -387,9 +493,12 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 
 	int code = run(&c);
+	if (c.replaying)
+		end_replay(&c);
 	match_flush(c.match);
 	if (c.dedup)
 		dedup_flush(c.dedup);
+	publish(&c);
 	publish(&c);
 	ring_set_eof(c.out);
 	log_stats(&c);
@@ -400,5 +509,6 @@ int main(int argc, char **argv)
 	ring_detach(c.out);
 	dedup_free(c.dedup);
 	match_free(c.match);
+	checkpoint_close(c.ckpt);
 	return code;
 }

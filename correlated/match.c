@@ -39,7 +39,10 @@ const struct stat_desc match_stat_desc[] = {
 const size_t match_stat_count = sizeof match_stat_desc / sizeof match_stat_desc[0];
 
 struct pending {
-	struct pending *older, *newer;
+	struct pending *older, *newer; /* by arrival, in its FIFO (queries or held) */
+	struct pending *ring_older, *ring_newer; /* by arrival, among its ring's entries */
+	uint64_t pos; /* of its record in its ring */
+	uint32_t ring;
 	uint64_t hash;
 	uint64_t ts_ns;
 	uint32_t size; /* bytes of msg */
@@ -57,6 +60,7 @@ struct match {
 	void *ctx;
 	struct index ix;
 	struct fifo queries, held;
+	struct pending *ring_oldest[MATCH_MAX_RINGS], *ring_newest[MATCH_MAX_RINGS];
 	uint64_t entry_bytes;
 	struct match_stats st;
 };
@@ -134,6 +138,37 @@ static void fifo_unlink(struct fifo *f, struct pending *p)
 		f->newest = p->older;
 }
 
+static void ring_list_push(struct match *mt, struct pending *p)
+{
+	p->ring_older = mt->ring_newest[p->ring];
+	p->ring_newer = NULL;
+	if (p->ring_older)
+		p->ring_older->ring_newer = p;
+	else
+		mt->ring_oldest[p->ring] = p;
+	mt->ring_newest[p->ring] = p;
+}
+
+static void ring_list_unlink(struct match *mt, struct pending *p)
+{
+	if (p->ring_older)
+		p->ring_older->ring_newer = p->ring_newer;
+	else
+		mt->ring_oldest[p->ring] = p->ring_newer;
+	if (p->ring_newer)
+		p->ring_newer->ring_older = p->ring_older;
+	else
+		mt->ring_newest[p->ring] = p->ring_older;
+}
+
+uint64_t match_oldest_pos(const struct match *mt, unsigned ring, uint64_t not_before)
+{
+	const struct pending *p = mt->ring_oldest[ring];
+	while (p && p->pos < not_before)
+		p = p->ring_newer;
+	return p ? p->pos : UINT64_MAX;
+}
+
 static int is_held(const struct pending *p)
 {
 	return DNS_QR(pmsg(p)->hflags);
@@ -142,6 +177,7 @@ static int is_held(const struct pending *p)
 static void drop_entry(struct match *mt, struct pending *p)
 {
 	index_remove(&mt->ix, p->hash, p);
+	ring_list_unlink(mt, p);
 	if (is_held(p)) {
 		fifo_unlink(&mt->held, p);
 		mt->st.held--;
@@ -200,7 +236,8 @@ static struct pending *find(struct match *mt, const struct key *k, uint64_t h)
 	return NULL;
 }
 
-static void track(struct match *mt, const struct rec_msg *m, size_t len, uint64_t h)
+static void track(struct match *mt, const struct rec_msg *m, size_t len, uint64_t h,
+		  unsigned ring, uint64_t pos)
 {
 	if (mt->st.pending + mt->st.held >= mt->cfg.max_pending)
 		evict_oldest(mt);
@@ -222,6 +259,9 @@ static void track(struct match *mt, const struct rec_msg *m, size_t len, uint64_
 		return;
 	}
 	p->hash = h;
+	p->ring = ring;
+	p->pos = pos;
+	ring_list_push(mt, p);
 	p->ts_ns = m->ts_ns;
 	p->size = (uint32_t)len;
 	p->alloc = (uint32_t)alloc;
@@ -236,7 +276,8 @@ static void track(struct match *mt, const struct rec_msg *m, size_t len, uint64_
 	}
 }
 
-static void on_query(struct match *mt, const struct rec_msg *m, size_t len)
+static void on_query(struct match *mt, const struct rec_msg *m, size_t len, unsigned ring,
+		     uint64_t pos)
 {
 	mt->st.queries++;
 	struct key k;
@@ -244,7 +285,7 @@ static void on_query(struct match *mt, const struct rec_msg *m, size_t len)
 	uint64_t h = key_hash(&k);
 	struct pending *p = find(mt, &k, h);
 	if (!p) {
-		track(mt, m, len, h);
+		track(mt, m, len, h, ring, pos);
 		return;
 	}
 	if (!is_held(p)) {
@@ -258,7 +299,8 @@ static void on_query(struct match *mt, const struct rec_msg *m, size_t len)
 	drop_entry(mt, p);
 }
 
-static void on_response(struct match *mt, const struct rec_msg *m, size_t len)
+static void on_response(struct match *mt, const struct rec_msg *m, size_t len, unsigned ring,
+			uint64_t pos)
 {
 	mt->st.responses++;
 	struct key k;
@@ -279,7 +321,7 @@ static void on_response(struct match *mt, const struct rec_msg *m, size_t len)
 		return;
 	}
 	if (!p && mt->cfg.reorder_ns) {
-		track(mt, m, len, h);
+		track(mt, m, len, h, ring, pos);
 		return;
 	}
 	/* No query, or a response to the same key is already held: the
@@ -288,12 +330,15 @@ static void on_response(struct match *mt, const struct rec_msg *m, size_t len)
 	emit(mt, TXN_RESPONSE_ONLY, 0, 0, m, len);
 }
 
-void match_message(struct match *mt, const struct rec_msg *m, size_t len)
+void match_message(struct match *mt, const struct rec_msg *m, size_t len, unsigned ring,
+		   uint64_t pos)
 {
+	if (ring >= MATCH_MAX_RINGS)
+		ring = MATCH_MAX_RINGS - 1;
 	if (DNS_QR(m->hflags))
-		on_response(mt, m, len);
+		on_response(mt, m, len, ring, pos);
 	else
-		on_query(mt, m, len);
+		on_query(mt, m, len, ring, pos);
 }
 
 void match_expire(struct match *mt, uint64_t now)

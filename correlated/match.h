@@ -24,7 +24,12 @@
  *     past that the oldest is let go at once (a query as UNANSWERED with
  *     TXN_F_EVICTED) and counted.
  *
- * Memory per entry: sizeof(struct pending) (48 bytes) + the message record
+ * Restart recovery: each entry remembers the ring and position of the
+ * record it came from.  correlated keeps its input tails at the oldest
+ * entry's record (match_oldest_pos), so a correlated that dies can be
+ * started again and rebuild this table by replaying those records.
+ *
+ * Memory per entry: sizeof(struct pending) (72 bytes) + the message record
  * copied as it came (a typical query: 120-byte header + name + EDNS
  * summary, ~200 bytes) + 16 bytes of index slot at most half full, so about
  * 300 bytes; 1,000,000 pending queries take about 300 MB.
@@ -64,11 +69,19 @@ extern const size_t match_stat_count;
 
 typedef void (*match_emit_fn)(void *ctx, const struct txn_event *ev);
 
+#define MATCH_MAX_RINGS 64
+
 struct match;
 struct match *match_new(const struct match_config *cfg, match_emit_fn emit, void *ctx);
 void match_free(struct match *m);
-/* m must carry a question (MSG_F_QUESTION) and opcode QUERY. */
-void match_message(struct match *mt, const struct rec_msg *m, size_t len);
+/* m must carry a question (MSG_F_QUESTION) and opcode QUERY; ring and pos
+ * say where its record is (ring < MATCH_MAX_RINGS). */
+void match_message(struct match *mt, const struct rec_msg *m, size_t len, unsigned ring,
+		   uint64_t pos);
+/* Position of the oldest entry's record on ring, or UINT64_MAX if none.
+ * With not_before, the oldest one at or after not_before (entries before
+ * it are given up for recovery, not for matching). */
+uint64_t match_oldest_pos(const struct match *mt, unsigned ring, uint64_t not_before);
 /* Let go of every entry whose time is up at packet time now. */
 void match_expire(struct match *mt, uint64_t now_ns);
 /* End of input: every held response and pending query goes out. */

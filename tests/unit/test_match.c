@@ -55,7 +55,7 @@ static void feed(int qr, uint16_t id, uint16_t cport, const char *qname, uint64_
 	const struct rec_msg *m = msgfix_build(&f, &(struct msgfix_spec){
 		.qr = qr, .id = id, .cli = "10.0.0.1", .cport = cport, .srv = "10.0.0.53",
 		.qname = qname, .qtype = 1, .ts = ts });
-	match_message(mt, m, f.len);
+	match_message(mt, m, f.len, 0, 0);
 }
 
 START_TEST(query_then_response_is_answered)
@@ -117,11 +117,11 @@ START_TEST(transport_is_part_of_the_key)
 	const struct rec_msg *q = msgfix_build(&f, &(struct msgfix_spec){
 		.qr = 0, .id = 3, .cli = "2001:db8::1", .cport = 5000, .srv = "2001:db8::53",
 		.qname = "x.example", .ts = 1 * SEC, .transport = 6 });
-	match_message(mt, q, f.len);
+	match_message(mt, q, f.len, 0, 0);
 	const struct rec_msg *r = msgfix_build(&f, &(struct msgfix_spec){
 		.qr = 1, .id = 3, .cli = "2001:db8::1", .cport = 5000, .srv = "2001:db8::53",
 		.qname = "x.example", .ts = 1 * SEC + MS, .transport = 17 });
-	match_message(mt, r, f.len);
+	match_message(mt, r, f.len, 0, 0);
 	match_flush(mt);
 	ck_assert_int_eq(n_got, 2);
 	ck_assert_int_eq(got[0].kind, TXN_RESPONSE_ONLY);
