@@ -11,9 +11,12 @@
  * ring header (the only place dnstrail drops live traffic); from a file,
  * capd waits, so offline runs are lossless.  At the end of the file, or on
  * SIGTERM/SIGINT, capd publishes what it holds, marks every ring EOF so the
- * stages behind it drain and stop, and exits.
+ * stages behind it drain and stop, and exits.  Reading a file, it keeps
+ * checkpoints, so a capd killed part way and started again continues after
+ * the last frame it published (resume.c).
  */
 #include "capture.h"
+#include "resume.h"
 #include "config.h"
 #include "log.h"
 #include "netwalk.h"
@@ -73,6 +76,7 @@ struct capd {
 	uint64_t last_ts_ns; /* newest frame time seen */
 	uint64_t frames_since_tick;
 	uint64_t last_tick_mono_ns;
+	struct capd_resume rs;
 };
 
 static volatile sig_atomic_t stop;
@@ -129,9 +133,14 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *by
 	}
 	c->st.frames++;
 	c->st.bytes += h->caplen;
+	if (resume_skip(&c->rs, k)) {
+		resume_frame_done(&c->rs, h->caplen);
+		return; /* that ring got it before a restart */
+	}
 	struct rec_frame *f = ring_reserve(c->out[k], (uint32_t)(sizeof *f + h->caplen));
 	if (!f) {
-		/* Live: dropped and counted by the ring.  File: we are stopping. */
+		/* Live: dropped and counted by the ring.  File: we are stopping,
+		 * and this frame is not done. */
 		if (!c->live)
 			pcap_breakloop(c->pcap);
 		return;
@@ -145,6 +154,7 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *by
 	f->flags = 0;
 	memcpy(f + 1, bytes, h->caplen);
 	ring_commit(c->out[k], REC_FRAME, (uint32_t)(sizeof *f + h->caplen));
+	resume_frame_done(&c->rs, h->caplen);
 	c->per_ring[k]++;
 	if (++c->frames_since_tick >= TICK_FRAMES)
 		send_ticks(c, c->last_ts_ns);
@@ -166,6 +176,7 @@ static void refresh_stats(struct capd *c)
 
 static void publish_all(struct capd *c)
 {
+	resume_checkpoint(&c->rs);
 	for (unsigned i = 0; i < c->n_out; i++) {
 		ring_publish(c->out[i]);
 		ring_producer_heartbeat(c->out[i]);
@@ -353,6 +364,9 @@ int main(int argc, char **argv)
 		ring_set_stop_flag(c.out[i], &stop);
 	}
 
+	if (!c.live)
+		resume_open(&c.rs, co.file, c.pcap, c.out, c.n_out, run_dir);
+
 	/* Everything privileged is open: give up root before the first packet. */
 	if (geteuid() == 0 && !allow_root) {
 		chown_rings(&c, user);
@@ -385,6 +399,7 @@ int main(int argc, char **argv)
 	else
 		log_info("%s: %" PRIu64 " frames read", source, c.st.frames);
 	statseg_close(c.stats);
+	resume_close(&c.rs);
 	stats_log_rusage();
 	for (unsigned i = 0; i < c.n_out; i++)
 		ring_detach(c.out[i]);

@@ -115,22 +115,36 @@ void checkpoint_close(struct checkpoint *c)
 
 int checkpoint_recover(struct checkpoint *c, const uint64_t *out_heads, struct checkpoint_pos *pos)
 {
-	int best = -1;
-	uint64_t best_seq = 0;
+	int exact = -1, near = -1;
+	uint64_t exact_seq = 0, near_seq = 0;
 	for (int i = 0; i < 2; i++) {
 		const struct ckpt_slot *s = &c->f->slot[i];
-		if (!slot_valid(s) || memcmp(s->pos.out, out_heads, c->n_out * sizeof *out_heads))
+		if (!slot_valid(s))
 			continue;
 		uint64_t seq = atomic_load(&s->seq);
-		if (best < 0 || seq > best_seq) {
-			best = i;
-			best_seq = seq;
+		int equal = 1, behind = 1;
+		for (unsigned k = 0; k < c->n_out; k++) {
+			equal &= s->pos.out[k] == out_heads[k];
+			behind &= s->pos.out[k] <= out_heads[k];
+		}
+		if (equal && (exact < 0 || seq > exact_seq)) {
+			exact = i;
+			exact_seq = seq;
+		}
+		if (behind && (near < 0 || seq > near_seq)) {
+			near = i;
+			near_seq = seq;
 		}
 	}
-	if (best < 0)
-		return 0;
-	*pos = c->f->slot[best].pos;
-	return 1;
+	if (exact >= 0) {
+		*pos = c->f->slot[exact].pos;
+		return 1;
+	}
+	if (near >= 0) {
+		*pos = c->f->slot[near].pos;
+		return 2;
+	}
+	return 0;
 }
 
 static int newest(const struct checkpoint *c)
@@ -149,6 +163,16 @@ void checkpoint_write(struct checkpoint *c, const struct checkpoint_pos *pos)
 	s->pos = *pos;
 	s->sum = slot_sum(s, seq);
 	atomic_store_explicit(&s->seq, seq, memory_order_release);
+}
+
+int checkpoint_slot(struct checkpoint *c, int which, struct checkpoint_pos *pos)
+{
+	int n = newest(c);
+	const struct ckpt_slot *s = &c->f->slot[which ? !n : n];
+	if (!slot_valid(s))
+		return 0;
+	*pos = s->pos;
+	return 1;
 }
 
 int checkpoint_release_pos(struct checkpoint *c, struct checkpoint_pos *pos)

@@ -40,10 +40,15 @@ struct checkpoint *checkpoint_open(const char *path, const char *identity, unsig
 				   unsigned n_out, char *err, size_t errlen);
 void checkpoint_close(struct checkpoint *c);
 
-/* The positions to resume from, if a slot's output heads equal out_heads
- * (the heads published now): 1 and *pos filled, else 0 (no usable
- * checkpoint: start from the rings' tails). */
+/* The positions to resume from.  Returns 1 when a slot's output heads equal
+ * out_heads (the heads published now): resuming there is exact.  Returns 2
+ * when the best there is, is the newest slot whose heads are all at or
+ * before the published ones (the stage published on its own after it, while
+ * waiting for space): resuming there repeats the records published after
+ * it.  0: no usable checkpoint (start from the rings' tails). */
 int checkpoint_recover(struct checkpoint *c, const uint64_t *out_heads, struct checkpoint_pos *pos);
+/* Slot `which` (0 the newest, 1 the older): 1 when it holds a checkpoint. */
+int checkpoint_slot(struct checkpoint *c, int which, struct checkpoint_pos *pos);
 /* Record a checkpoint (call right before publishing the outputs). */
 void checkpoint_write(struct checkpoint *c, const struct checkpoint_pos *pos);
 /* The older of the two slots: inputs may be released up to its positions.

@@ -34,6 +34,8 @@ struct ring {
 	enum ring_role role;
 	enum ring_full_policy policy;
 	volatile sig_atomic_t *stop;
+	void (*publish_hook)(void *ctx);
+	void *publish_ctx;
 	struct ring_hdr *hdr;
 	uint8_t *data;
 	size_t map_len;
@@ -327,6 +329,11 @@ void ring_detach(struct ring *r)
 
 void ring_set_stop_flag(struct ring *r, volatile sig_atomic_t *stop) { r->stop = stop; }
 void ring_set_full_policy(struct ring *r, enum ring_full_policy p) { r->policy = p; }
+void ring_set_publish_hook(struct ring *r, void (*fn)(void *), void *ctx)
+{
+	r->publish_hook = fn;
+	r->publish_ctx = ctx;
+}
 struct ring_hdr *ring_header(struct ring *r) { return r->hdr; }
 const char *ring_path(const struct ring *r) { return r->path; }
 uint32_t ring_max_record(const struct ring *r) { return r->max_record; }
@@ -381,6 +388,8 @@ static uint64_t free_space(struct ring *r)
 static int wait_for_space(struct ring *r, uint64_t need)
 {
 	struct ring_hdr *h = r->hdr;
+	if (r->publish_hook && r->unpublished_records)
+		r->publish_hook(r->publish_ctx);
 	ring_publish(r); /* the consumer may be waiting for exactly these */
 	atomic_fetch_add_explicit(&h->full_waits, 1, memory_order_relaxed);
 	for (unsigned spin = 0;; spin++) {

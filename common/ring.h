@@ -133,6 +133,11 @@ void ring_detach(struct ring *r);
 /* Flag checked by every blocking call; set it from a signal handler to make
  * waits return promptly. */
 void ring_set_stop_flag(struct ring *r, volatile sig_atomic_t *stop);
+/* Producer: called right before the ring publishes on its own (when
+ * ring_reserve must wait for space it first publishes what is committed,
+ * or the consumer might wait for exactly those records), so a stage that
+ * keeps checkpoints records one first. */
+void ring_set_publish_hook(struct ring *r, void (*fn)(void *ctx), void *ctx);
 void ring_set_full_policy(struct ring *r, enum ring_full_policy p);
 struct ring_hdr *ring_header(struct ring *r);
 const char *ring_path(const struct ring *r);

@@ -58,6 +58,7 @@ struct correlated_stats {
 	uint64_t restart_recovered; /* pending entries rebuilt by the replay */
 	uint64_t restart_lost_pending; /* pending entries the replay could not rebuild */
 	uint64_t restart_lost_dedup; /* dedup entries lost with the predecessor */
+	uint64_t restart_repeated_bytes; /* log bytes it published past its last checkpoint */
 };
 
 static const struct stat_desc correlated_stat_desc[] = {
@@ -80,6 +81,9 @@ static const struct stat_desc correlated_stat_desc[] = {
 		  "pending queries and held responses lost with a predecessor that died"),
 	STAT_DESC(struct correlated_stats, restart_lost_dedup, "correlated.restart_lost_dedup",
 		  "dedup entries (and their unwritten counts) lost with a predecessor that died"),
+	STAT_DESC(struct correlated_stats, restart_repeated_bytes, "correlated.restart_repeated_bytes",
+		  "log bytes a correlated that died had published past its last checkpoint "
+		  "(written again after the restart)"),
 };
 
 struct correlated {
@@ -96,6 +100,7 @@ struct correlated {
 	int replaying; /* silently redoing what a dead predecessor did */
 	uint64_t replay_until[MERGE_MAX_INPUTS]; /* its checkpoint: where output resumes */
 	uint64_t predecessor_pending; /* its match.pending + match.held when it died */
+	uint64_t boundary_out; /* log head when the last input record was finished */
 };
 
 static volatile sig_atomic_t stop, hard_stop, dump_stats;
@@ -199,6 +204,20 @@ static void log_stats(struct correlated *c)
 	stats_log("counters", &c->emit.st, emit_stat_desc, emit_stat_count);
 }
 
+/* The log ring publishes on its own when it waits for space, possibly in
+ * the middle of one record's output: checkpoint the last boundary first. */
+static void on_forced_publish(void *ctx)
+{
+	struct correlated *c = ctx;
+	if (c->replaying)
+		return;
+	struct checkpoint_pos pos;
+	for (unsigned i = 0; i < c->in.n; i++)
+		pos.in[i] = ring_read_pos(c->in.in[i].ring);
+	pos.out[0] = c->boundary_out;
+	checkpoint_write(c->ckpt, &pos);
+}
+
 static void end_replay(struct correlated *c)
 {
 	c->replaying = 0;
@@ -228,7 +247,14 @@ static void resume(struct correlated *c, const char *run_dir)
 		c->st.restart_lost_dedup = v;
 	uint64_t head = ring_published_head(c->out);
 	struct checkpoint_pos pos;
-	if (!checkpoint_recover(c->ckpt, &head, &pos)) {
+	int found = checkpoint_recover(c->ckpt, &head, &pos);
+	if (found == 2) {
+		c->st.restart_repeated_bytes = head - pos.out[0];
+		log_warn("the previous correlated died while waiting for room in %s, after publishing "
+			 "%" PRIu64 " bytes past its last checkpoint: they will be written again",
+			 ring_path(c->out), c->st.restart_repeated_bytes);
+	}
+	if (!found) {
 		log_warn("the previous correlated died and left no usable checkpoint: its %" PRIu64
 			 " pending queries are lost", c->predecessor_pending);
 		c->st.restart_lost_pending = c->predecessor_pending;
@@ -265,6 +291,7 @@ static int run(struct correlated *c)
 			if (v.type == REC_MSG)
 				process(c, &v, which);
 			merge_consumed(&c->in, which);
+			c->boundary_out = ring_pending_head(c->out);
 			if (++since_publish >= PUBLISH_EVERY) {
 				publish(c);
 				since_publish = 0;
@@ -477,6 +504,8 @@ int main(int argc, char **argv)
 	if (!(c.ckpt = checkpoint_open(ckpath, identity, c.in.n, 1, err, sizeof err)))
 		die(1, "%s", err);
 	resume(&c, run_dir);
+	c.boundary_out = ring_pending_head(c.out);
+	ring_set_publish_hook(c.out, on_forced_publish, &c);
 	if (!(c.stats = statseg_open(run_dir, "correlated", err, sizeof err)))
 		log_warn("%s: counters will not be visible to dnstrail-ctl", err);
 	statseg_add(c.stats, &c.st, correlated_stat_desc,

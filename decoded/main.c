@@ -52,6 +52,7 @@ struct decoded_stats {
 	uint64_t restarts; /* started after a predecessor that did not finish */
 	uint64_t restart_lost_tcp_flows; /* streams in progress when it died */
 	uint64_t restart_lost_datagrams; /* incomplete IP datagrams when it died */
+	uint64_t restart_repeated_bytes; /* output published past its last checkpoint */
 };
 
 static const struct stat_desc decoded_stat_desc[] = {
@@ -68,6 +69,9 @@ static const struct stat_desc decoded_stat_desc[] = {
 		  "TCP streams in progress lost with a decoder that died"),
 	STAT_DESC(struct decoded_stats, restart_lost_datagrams, "decoded.restart_lost_datagrams",
 		  "incomplete IP datagrams lost with a decoder that died"),
+	STAT_DESC(struct decoded_stats, restart_repeated_bytes, "decoded.restart_repeated_bytes",
+		  "message bytes a decoder that died had published past its last checkpoint "
+		  "(written again after the restart)"),
 };
 
 struct decoded {
@@ -77,6 +81,7 @@ struct decoded {
 	struct decoded_stats st;
 	struct statseg *stats;
 	struct checkpoint *ckpt;
+	uint64_t boundary_out; /* output head when the last input record was finished */
 	/* Scratch for building one message record. */
 	struct rec_msg hdr;
 	struct rec_rr *rr_stage;
@@ -162,6 +167,17 @@ static void publish(struct decoded *d)
 	statseg_update(d->stats);
 }
 
+/* The ring publishes on its own when it waits for space, possibly in the
+ * middle of a frame's messages: checkpoint the last frame boundary first. */
+static void on_forced_publish(void *ctx)
+{
+	struct decoded *d = ctx;
+	struct checkpoint_pos pos;
+	pos.in[0] = ring_read_pos(d->in);
+	pos.out[0] = d->boundary_out;
+	checkpoint_write(d->ckpt, &pos);
+}
+
 /* Before sleeping, and at the end: a second checkpoint at the same place
  * makes both slots equal, so everything read can be released. */
 static void publish_all(struct decoded *d)
@@ -176,10 +192,17 @@ static void resume(struct decoded *d, const char *run_dir, const char *stage)
 {
 	uint64_t head = ring_published_head(d->out), v;
 	struct checkpoint_pos pos;
-	if (checkpoint_recover(d->ckpt, &head, &pos) && pos.in[0] != ring_read_pos(d->in) &&
-	    ring_seek(d->in, pos.in[0]) < 0)
+	int found = checkpoint_recover(d->ckpt, &head, &pos);
+	if (found && pos.in[0] != ring_read_pos(d->in) && ring_seek(d->in, pos.in[0]) < 0)
 		log_warn("%s: checkpoint position %" PRIu64 " is not in the ring; reading from its "
 			 "tail (messages may be repeated)", ring_path(d->in), pos.in[0]);
+	if (found == 2) {
+		d->st.restart_repeated_bytes = head - pos.out[0];
+		log_warn("%s: the previous decoder died while waiting for room in %s, after "
+			 "publishing %" PRIu64 " bytes of messages past its last checkpoint: they "
+			 "will be written again", ring_path(d->in), ring_path(d->out),
+			 d->st.restart_repeated_bytes);
+	}
 	if (!statseg_predecessor_died(run_dir, stage))
 		return;
 	d->st.restarts++;
@@ -235,6 +258,7 @@ static int run(struct decoded *d)
 			d->st.bad_records++;
 		}
 		ring_next(d->in);
+		d->boundary_out = ring_pending_head(d->out);
 		if (++since_publish >= PUBLISH_EVERY) {
 			publish(d);
 			since_publish = 0;
@@ -365,6 +389,8 @@ int main(int argc, char **argv)
 	if (!(d.ckpt = checkpoint_open(ckpath, identity, 1, 1, err, sizeof err)))
 		die(1, "%s", err);
 	resume(&d, run_dir, stage);
+	d.boundary_out = ring_pending_head(d.out);
+	ring_set_publish_hook(d.out, on_forced_publish, &d);
 	if (!(d.stats = statseg_open(run_dir, stage, err, sizeof err)))
 		log_warn("%s: counters will not be visible to dnstrail-ctl", err);
 	statseg_add(d.stats, &d.st, decoded_stat_desc, sizeof decoded_stat_desc / sizeof decoded_stat_desc[0]);
