@@ -47,7 +47,7 @@ int rings_scan(const char *dir, struct ring_info *out, int max)
 	struct dirent *e;
 	while ((e = readdir(d)) && n < max) {
 		if (e->d_name[0] == '.' || strstr(e->d_name, ".new.") || strstr(e->d_name, ".stats") ||
-		    strstr(e->d_name, ".state"))
+		    strstr(e->d_name, ".state") || strstr(e->d_name, ".ckpt"))
 			continue;
 		struct ring_info *ri = &out[n];
 		memset(ri, 0, sizeof *ri);

@@ -50,7 +50,7 @@ struct decoded_stats {
 	uint64_t messages_rejected; /* dns_parse found nothing usable */
 	uint64_t messages_oversize; /* larger than the output ring's record limit */
 	uint64_t restarts; /* started after a predecessor that did not finish */
-	uint64_t restart_lost_tcp_flows; /* streams in progress when it died */
+	uint64_t restart_lost_tcp_flows; /* connections it was tracking when it died */
 	uint64_t restart_lost_datagrams; /* incomplete IP datagrams when it died */
 	uint64_t restart_repeated_bytes; /* output published past its last checkpoint */
 };
@@ -66,7 +66,7 @@ static const struct stat_desc decoded_stat_desc[] = {
 	STAT_DESC(struct decoded_stats, restarts, "decoded.restarts",
 		  "starts that resumed from a checkpoint after the previous decoder died"),
 	STAT_DESC(struct decoded_stats, restart_lost_tcp_flows, "decoded.restart_lost_tcp_flows",
-		  "TCP streams in progress lost with a decoder that died"),
+		  "TCP connections a decoder that died was tracking (partial messages lost)"),
 	STAT_DESC(struct decoded_stats, restart_lost_datagrams, "decoded.restart_lost_datagrams",
 		  "incomplete IP datagrams lost with a decoder that died"),
 	STAT_DESC(struct decoded_stats, restart_repeated_bytes, "decoded.restart_repeated_bytes",
@@ -210,9 +210,10 @@ static void resume(struct decoded *d, const char *run_dir, const char *stage)
 		d->st.restart_lost_tcp_flows = v;
 	if (statseg_peek(run_dir, stage, "frag.pending", &v) == 0)
 		d->st.restart_lost_datagrams = v;
-	log_info("%s: the previous decoder died; resuming after its last published message. "
-		 "It held %" PRIu64 " TCP streams and %" PRIu64 " incomplete IP datagrams: lost",
-		 ring_path(d->in), d->st.restart_lost_tcp_flows, d->st.restart_lost_datagrams);
+	log_info("%s: the previous decoder died; resuming after its last published message. It "
+		 "was tracking %" PRIu64 " TCP connections and %" PRIu64 " incomplete IP datagrams: "
+		 "any message they held in part is lost", ring_path(d->in),
+		 d->st.restart_lost_tcp_flows, d->st.restart_lost_datagrams);
 }
 
 

@@ -39,5 +39,8 @@ for t in tests/e2e/*.sh; do
 	[ "$(basename "$t")" = lib.sh ] && continue # sourced by the others
 	[ -f "$t" ] && run "e2e/$(basename "$t" .sh)" bash "$t"
 done
+for t in tests/faults/*.sh; do
+	[ -f "$t" ] && run "faults/$(basename "$t" .sh)" bash "$t"
+done
 echo "---- $pass passed, $fail failed"
 [ $fail -eq 0 ] || { printf '  failed: %s\n' "${failed[@]}"; exit 1; }
