@@ -44,6 +44,16 @@ const char *capture_default_filter(int dlt, int live, const uint16_t *ports, cha
 	return buf;
 }
 
+void capture_check_filter(const char *expr)
+{
+	pcap_t *p = pcap_open_dead(DLT_EN10MB, 65535);
+	struct bpf_program prog;
+	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0)
+		die(EXIT_USAGE, "bad filter '%s': %s", expr, pcap_geterr(p));
+	pcap_freecode(&prog);
+	pcap_close(p);
+}
+
 static void apply_filter(pcap_t *p, const struct capture_opts *o)
 {
 	char def[8192];

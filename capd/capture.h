@@ -25,6 +25,8 @@ struct capture_opts {
  * for an unusable source, 2 for a bad filter) when it cannot. */
 pcap_t *capture_open(const struct capture_opts *o);
 
+/* Dies (exit 2) when expr is not a valid filter. */
+void capture_check_filter(const char *expr);
 /* The default filter for a link type: DNS ports, IP fragments (which carry no
  * ports) and IPv6 extension headers, also inside 802.1Q/802.1ad/QinQ tags and
  * (from a file) PPPoE inside tags.  Written to buf; returns buf. */

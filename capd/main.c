@@ -263,6 +263,7 @@ static void usage(FILE *f)
 		"  --pace PPS         file: replay at this many frames per second\n"
 		"  --user USER        drop root to USER once the capture is open (default dnstrail)\n"
 		"  --allow-root       keep root (not recommended)\n"
+		"  --check-options    check the options and configuration, then exit\n"
 		"  --config FILE      configuration file, section [capd] (default %s)\n"
 		"  --version, --help\n",
 		DNSTRAIL_RUN_DIR, DNSTRAIL_CONFIG);
@@ -281,7 +282,8 @@ int main(int argc, char **argv)
 	int allow_root = 0;
 	struct capd c = { 0 };
 	enum { O_PORTS = 256, O_DECODERS, O_OUT, O_RUNDIR, O_RINGSIZE, O_SNAPLEN, O_BUFSIZE,
-	       O_NOPROMISC, O_PACE, O_USER, O_ALLOWROOT, O_VERSION, O_HELP };
+	       O_NOPROMISC, O_PACE, O_USER, O_ALLOWROOT, O_VERSION, O_HELP, O_CHECK };
+	int check_only = 0;
 	static const struct option lo[] = {
 		{ "ports", 1, 0, O_PORTS }, { "decoders", 1, 0, O_DECODERS }, { "out", 1, 0, O_OUT },
 		{ "run-dir", 1, 0, O_RUNDIR }, { "ring-size", 1, 0, O_RINGSIZE },
@@ -289,7 +291,7 @@ int main(int argc, char **argv)
 		{ "no-promisc", 0, 0, O_NOPROMISC }, { "pace", 1, 0, O_PACE }, { "user", 1, 0, O_USER },
 		{ "allow-root", 0, 0, O_ALLOWROOT }, { "version", 0, 0, O_VERSION },
 		{ "help", 0, 0, O_HELP }, { "read", 1, 0, 'r' }, { "interface", 1, 0, 'i' },
-		{ "filter", 1, 0, 'f' }, { 0, 0, 0, 0 },
+		{ "filter", 1, 0, 'f' }, { "check-options", 0, 0, O_CHECK }, { 0, 0, 0, 0 },
 	};
 	config_apply("capd", lo, "out\0", &argc, &argv);
 	int ch;
@@ -336,6 +338,7 @@ int main(int argc, char **argv)
 		case O_ALLOWROOT: allow_root = 1; break;
 		case O_VERSION: opt_version();
 		case O_HELP: usage(stdout); return 0;
+		case O_CHECK: check_only = 1; break;
 		case ':': die(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
 		default: die(EXIT_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
 		}
@@ -346,6 +349,17 @@ int main(int argc, char **argv)
 		die(EXIT_USAGE, "give exactly one of -r FILE or -i IFACE (see --help)");
 	if (c.pace_pps && !co.file)
 		die(EXIT_USAGE, "--pace applies to -r only");
+	if ((co.file && !*co.file) || (co.iface && !*co.iface))
+		die(EXIT_USAGE, "%s needs a non-empty value", co.file ? "-r/--read" : "-i/--interface");
+	if (co.filter && *co.filter)
+		capture_check_filter(co.filter);
+	for (unsigned i = 0; i < n_outs; i++)
+		if (!*outs[i])
+			die(EXIT_USAGE, "--out needs a non-empty value");
+	if (!*run_dir || !*user)
+		die(EXIT_USAGE, "--%s needs a non-empty value", !*run_dir ? "run-dir" : "user");
+	if (check_only)
+		return 0;
 
 	c.live = co.iface != NULL;
 	c.pcap = capture_open(&co);

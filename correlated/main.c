@@ -349,6 +349,7 @@ static void usage(FILE *f)
 		"  --dedup-max N         bound on dedup entries (default 1000000)\n"
 		"  --sections LIST       answer,authority,additional: which RRs to log (default answer)\n"
 		"  --user USER           drop to USER when started as root\n"
+		"  --check-options        check the options and configuration, then exit\n"
 		"  --allow-root          run as root without --user\n"
 		"  --config FILE         configuration file, section [correlated] (default %s)\n"
 		"  --version, --help\n",
@@ -388,7 +389,8 @@ int main(int argc, char **argv)
 	c.emit.sections = SECTIONS_DEFAULT;
 	enum { O_IN = 256, O_DECODERS, O_OUT, O_RUNDIR, O_RINGSIZE, O_TIMEOUT, O_REORDER, O_MAXPEND,
 	       O_NOUNANS, O_LOGOPS, O_DEDUP, O_DEDUPMAX, O_SECTIONS, O_USER, O_ALLOWROOT, O_VERSION,
-	       O_HELP };
+	       O_HELP, O_CHECK };
+	int check_only = 0;
 	static const struct option lo[] = {
 		{ "in", 1, 0, O_IN }, { "decoders", 1, 0, O_DECODERS }, { "out", 1, 0, O_OUT },
 		{ "run-dir", 1, 0, O_RUNDIR }, { "ring-size", 1, 0, O_RINGSIZE },
@@ -397,7 +399,8 @@ int main(int argc, char **argv)
 		{ "log-opcodes", 0, 0, O_LOGOPS }, { "dedup", 1, 0, O_DEDUP },
 		{ "dedup-max", 1, 0, O_DEDUPMAX }, { "sections", 1, 0, O_SECTIONS },
 		{ "user", 1, 0, O_USER }, { "allow-root", 0, 0, O_ALLOWROOT },
-		{ "version", 0, 0, O_VERSION }, { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
+		{ "version", 0, 0, O_VERSION }, { "help", 0, 0, O_HELP },
+		{ "check-options", 0, 0, O_CHECK }, { 0, 0, 0, 0 },
 	};
 	config_apply("correlated", lo, "in\0", &argc, &argv);
 	int ch;
@@ -456,12 +459,21 @@ int main(int argc, char **argv)
 		case O_ALLOWROOT: allow_root = 1; break;
 		case O_VERSION: opt_version();
 		case O_HELP: usage(stdout); return 0;
+		case O_CHECK: check_only = 1; break;
 		case ':': die(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
 		default: die(EXIT_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		die(EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+	int empty_in = 0;
+	for (unsigned i = 0; i < n_ins; i++)
+		empty_in |= !*ins[i];
+	if (!*run_dir || (user && !*user) || !*out_name || empty_in)
+		die(EXIT_USAGE, "--%s needs a non-empty value", !*run_dir ? "run-dir" : empty_in ? "in"
+							      : !*out_name ? "out" : "user");
+	if (check_only)
+		return 0;
 	priv_settle(user, allow_root);
 
 	char name[32], path[512], err[600];

@@ -284,6 +284,7 @@ static void usage(FILE *f)
 		"  --tcp-flow-bytes BYTES bytes buffered per direction of a connection (default 256K)\n"
 		"  --tcp-idle SEC         forget a connection idle this long (default 60)\n"
 		"  --user USER            drop to USER when started as root\n"
+		"  --check-options        check the options and configuration, then exit\n"
 		"  --allow-root           run as root without --user\n"
 		"  --config FILE          configuration file, section [decoded] (default %s)\n"
 		"  --version, --help\n",
@@ -299,7 +300,8 @@ int main(int argc, char **argv)
 	struct netdecode_limits lim;
 	netdecode_default_limits(&lim);
 	enum { O_IN = 256, O_OUT, O_RUNDIR, O_RINGSIZE, O_PORTS, O_FRAGMEM, O_FRAGTIME, O_TCPMEM,
-	       O_TCPFLOWS, O_TCPFLOWBYTES, O_TCPIDLE, O_USER, O_ALLOWROOT, O_VERSION, O_HELP };
+	       O_TCPFLOWS, O_TCPFLOWBYTES, O_TCPIDLE, O_USER, O_ALLOWROOT, O_VERSION, O_HELP, O_CHECK };
+	int check_only = 0;
 	static const struct option lo[] = {
 		{ "in", 1, 0, O_IN }, { "out", 1, 0, O_OUT }, { "run-dir", 1, 0, O_RUNDIR },
 		{ "ring-size", 1, 0, O_RINGSIZE }, { "ports", 1, 0, O_PORTS },
@@ -307,7 +309,8 @@ int main(int argc, char **argv)
 		{ "tcp-mem", 1, 0, O_TCPMEM }, { "tcp-flows", 1, 0, O_TCPFLOWS },
 		{ "tcp-flow-bytes", 1, 0, O_TCPFLOWBYTES }, { "tcp-idle", 1, 0, O_TCPIDLE },
 		{ "user", 1, 0, O_USER }, { "allow-root", 0, 0, O_ALLOWROOT },
-		{ "version", 0, 0, O_VERSION }, { "help", 0, 0, O_HELP }, { 0, 0, 0, 0 },
+		{ "version", 0, 0, O_VERSION }, { "help", 0, 0, O_HELP },
+		{ "check-options", 0, 0, O_CHECK }, { 0, 0, 0, 0 },
 	};
 	config_apply("decoded", lo, NULL, &argc, &argv);
 	int ch;
@@ -354,12 +357,18 @@ int main(int argc, char **argv)
 		case O_ALLOWROOT: allow_root = 1; break;
 		case O_VERSION: opt_version();
 		case O_HELP: usage(stdout); return 0;
+		case O_CHECK: check_only = 1; break;
 		case ':': die(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
 		default: die(EXIT_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		die(EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+	if (!*run_dir || (user && !*user) || !*in_name || !*out_name)
+		die(EXIT_USAGE, "--%s needs a non-empty value", !*run_dir ? "run-dir" : !*in_name ? "in"
+							      : !*out_name ? "out" : "user");
+	if (check_only)
+		return 0;
 	priv_settle(user, allow_root);
 
 	static struct decoded d; /* one per process */

@@ -54,6 +54,7 @@ static void usage(void)
 "                       is dropped and counted\n"
 "  --user USER          when started as root, become USER before opening anything\n"
 "  --allow-root         run as root without --user\n"
+"  --check-options      check the options and configuration, then exit\n"
 "  --config FILE        configuration file, sections [dnstrail] and [logd]\n"
 "                       (default " DNSTRAIL_CONFIG " when it exists)\n"
 "  --version            print the version\n"
@@ -188,7 +189,7 @@ static void parse_sink(struct logd_config *c, const char *spec)
 void cli_parse(struct logd_config *c, int argc, char **argv)
 {
 	enum { O_IN = 256, O_RUN_DIR, O_RING_SIZE, O_SINK, O_FORMAT, O_SENSOR, O_USER, O_ALLOW_ROOT,
-	       O_MAX_OUTPUT, O_VERSION, O_HELP };
+	       O_MAX_OUTPUT, O_VERSION, O_HELP, O_CHECK };
 	static const struct option longopts[] = {
 		{ "in", required_argument, NULL, O_IN },
 		{ "run-dir", required_argument, NULL, O_RUN_DIR },
@@ -201,6 +202,7 @@ void cli_parse(struct logd_config *c, int argc, char **argv)
 		{ "max-output", required_argument, NULL, O_MAX_OUTPUT },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "check-options", no_argument, NULL, O_CHECK },
 		{ NULL, 0, NULL, 0 },
 	};
 	config_apply("logd", longopts, "sink\0", &argc, &argv);
@@ -238,12 +240,16 @@ void cli_parse(struct logd_config *c, int argc, char **argv)
 			break;
 		case O_VERSION: opt_version();
 		case O_HELP: usage(); break;
+		case O_CHECK: c->check_only = 1; break;
 		case ':': die(EXIT_USAGE, "option %s needs a value: see --help", argv[optind - 1]);
 		default: die(EXIT_USAGE, "unknown option '%s': see --help", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		die(EXIT_USAGE, "unexpected argument '%s': see --help", argv[optind]);
+	if (!*c->run_dir || (c->user && !*c->user) || (c->sensor && !*c->sensor))
+		die(EXIT_USAGE, "--%s needs a non-empty value",
+		    !*c->run_dir ? "run-dir" : c->sensor && !*c->sensor ? "sensor" : "user");
 	if (!c->in || !*c->in)
 		die(EXIT_USAGE, "missing --in: name the ring to read (e.g. --in log)");
 	if (!c->nsinks)

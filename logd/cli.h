@@ -24,6 +24,7 @@ struct logd_config {
 	const char *sensor;
 	const char *user;
 	int allow_root;
+	int check_only; /* --check-options: validate and exit */
 	uint64_t max_output;
 	struct sink_spec sinks[LOGD_MAX_SINKS];
 	unsigned nsinks;

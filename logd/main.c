@@ -45,6 +45,8 @@ int main(int argc, char **argv)
 	log_init("dnstrail-logd");
 	static struct logd_config cfg;
 	cli_parse(&cfg, argc, argv);
+	if (cfg.check_only)
+		return 0;
 	/* Only capd ever holds root: the launcher has created the ring
 	 * directory and the sink files for --user already. */
 	priv_settle(cfg.user, cfg.allow_root);
