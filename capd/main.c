@@ -218,7 +218,8 @@ static int capture_loop(struct capd *c, const char *source)
 		if (n == PCAP_ERROR) {
 			if (c->live)
 				die(1, "capture on %s failed: %s", source, pcap_geterr(c->pcap));
-			log_warn("capture %s is damaged or cut short after %" PRIu64 " frames (%s); "
+			log_warn("capture %s is damaged or cut short after %" PRIu64 " frames passed the "
+				 "filter (%s); "
 				 "everything before that point is processed",
 				 source, c->st.frames, pcap_geterr(c->pcap));
 			return EXIT_CORRUPT;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Capture files and rings that are broken: a clear message and a defined
+# exit code (1 unusable input, 3 damaged input whose readable part was
+# processed), or a counted skip - never a crash, never silence.
+. "$(dirname "$0")/../e2e/lib.sh"
+C=$TOP/tests/data/corpus
+
+expect_run() { # code message capture [options]: the whole pipeline
+	local code=$1 says=$2 cap=$3; shift 3
+	local rc=0
+	"$DNSTRAIL" -r "$cap" -w "$TMP/out.jsonl" --run-dir "$RUN" "$@" >/dev/null 2>"$TMP/err" || rc=$?
+	[ $rc -eq "$code" ] || { cat "$TMP/err"; fail "$(basename "$cap"): exit $rc, expected $code"; }
+	grep -q -- "$says" "$TMP/err" || { cat "$TMP/err"; fail "$(basename "$cap"): no '$says' on stderr"; }
+	grep -qiE "segmentation|core dumped|AddressSanitizer|runtime error" "$TMP/err" && fail "crash"
+	ok "$(basename "$cap"): exit $rc, says '$says'"
+}
+
+: >"$TMP/empty.pcap"
+expect_run 1 "cannot read capture" "$TMP/empty.pcap"
+printf 'GIF89a not a capture at all, just some bytes\n' >"$TMP/magic.pcap"
+expect_run 1 "unknown file format" "$TMP/magic.pcap"
+expect_run 1 "link type PPP_SERIAL (50) is not supported" "$C/tcpdump_ppp_ip_udp_dns.pcap"
+expect_run 1 "is a directory" "$TMP"
+
+# Cut inside a record: everything before the cut goes through, exit 3.
+head -c 5000 "$C/dnscap_dns.pcap" >"$TMP/cut.pcap"
+# tshark, as the oracle, reads the frames before the cut.
+tshark -r "$TMP/cut.pcap" -Y dns -T fields -e dns.id -e udp.srcport -e udp.dstport >"$TMP/cut.tshark" 2>/dev/null || true
+frames=$(wc -l <"$TMP/cut.tshark")
+expect_run 3 "damaged or cut short after $frames frames passed the filter" "$TMP/cut.pcap"
+# Every transaction begun before the cut is logged, once.
+want=$(awk '{p = $2 == 53 ? $3 : $2; print $1, p}' "$TMP/cut.tshark" | sort -u | wc -l)
+assert_eq "transactions logged from the frames before the cut" "$want" "$(python3 -c '
+import json, sys
+print(len({(o["query_id"], o["sport"]) for o in map(json.loads, open(sys.argv[1]))}))' "$TMP/out.jsonl")"
+expect_run 3 "damaged or cut short" "$C/dpkt_truncated_dns_2.pcap"
+
+# Every frame cut to 40 bytes: headers only.  Nothing to log, all counted.
+editcap -s 40 "$C/dnscap_dns.pcap" "$TMP/snap40.pcap"
+rm -f "$TMP/out.jsonl"
+"$DNSTRAIL" -r "$TMP/snap40.pcap" -w "$TMP/out.jsonl" --run-dir "$RUN" 2>"$TMP/err" || fail "snaplen 40: exit $?"
+assert_eq "lines from headers-only frames" 0 "$(wc -l <"$TMP/out.jsonl")"
+cut_frames=$(stage_counter "$TMP/err" ip.truncated)
+assert_eq "frames counted as cut short (ip.truncated)" 82 "$cut_frames"
+
+# A ring with a record whose length is garbage: the consumer refuses it.
+rm -rf "$RUN"; mkdir -p "$RUN"
+"$DNSTRAIL_BIN/dnstrail-capd" -r "$C/dnscap_dns.pcap" --run-dir "$RUN" --allow-root 2>/dev/null
+python3 - "$RUN/cap.0" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(4096 + 0)             # the first record's header
+    f.write(struct.pack("<IHH", 1 << 30, 16, (~(1 << 30)) & 0xffff))
+PY
+rc=0
+"$DNSTRAIL_BIN/dnstrail-decoded" --run-dir "$RUN" --allow-root 2>"$TMP/err" || rc=$?
+assert_eq "decoded on a corrupt ring exits" 3 "$rc"
+grep -q "corrupt record at position 0" "$TMP/err" || { cat "$TMP/err"; fail "no clear message"; }
+ok "decoded refuses the corrupt ring: $(grep -o 'corrupt record.*' "$TMP/err" | head -1 | cut -c1-80)"
