@@ -9,7 +9,7 @@ PKGS=(
 	libpcap-dev liburing-dev libjson-c-dev check librdkafka-dev zlib1g-dev
 	python3 tcpdump tshark
 	clang libclang-rt-14-dev
-	iproute2 unbound dnsutils knot-dnsutils dnsperf
+	iproute2 unbound dnsutils knot-dnsutils dnsperf tcpreplay
 	rsyslog libmsgpack-dev kcat valgrind
 	procps psmisc util-linux passwd
 )
