@@ -160,7 +160,11 @@ void checkpoint_write(struct checkpoint *c, const struct checkpoint_pos *pos)
 	struct ckpt_slot *s = &c->f->slot[!n];
 	atomic_store_explicit(&s->seq, 0, memory_order_relaxed); /* invalid while written */
 	atomic_thread_fence(memory_order_release);
-	s->pos = *pos;
+	/* Only the stage's own inputs and outputs: the rest stays zero, so the
+	 * checksum covers defined bytes only. */
+	memset(&s->pos, 0, sizeof s->pos);
+	memcpy(s->pos.in, pos->in, c->n_in * sizeof *pos->in);
+	memcpy(s->pos.out, pos->out, c->n_out * sizeof *pos->out);
 	s->sum = slot_sum(s, seq);
 	atomic_store_explicit(&s->seq, seq, memory_order_release);
 }

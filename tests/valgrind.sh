@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# valgrind.sh - `make check-valgrind`: the end-to-end corpus test (the
+# pipeline oracle over every capture of tests/data/corpus) with every stage
+# running under valgrind's memcheck.  Any memory error, and any definite or
+# indirect leak, in any stage of any run fails it.
+set -u
+cd "$(dirname "$0")/.."
+: "${DNSTRAIL_BIN:=$PWD/bin}"
+real=$DNSTRAIL_BIN
+wrap=$(mktemp -d /tmp/dnstrail-vg.XXXXXX)
+logs=$wrap/logs
+mkdir -p "$logs"
+chmod 0777 "$logs" # the stages run as the dnstrail user
+chmod 0755 "$wrap"
+trap 'rm -rf "$wrap"' EXIT
+for s in capd decoded correlated logd ctl; do
+	cat >"$wrap/dnstrail-$s" <<W
+#!/bin/sh
+exec valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite,indirect \\
+	--error-exitcode=99 --log-file=$logs/%p.$s "$real/dnstrail-$s" "\$@"
+W
+	chmod 0755 "$wrap/dnstrail-$s"
+done
+DNSTRAIL_BIN=$wrap bash tests/oracle/check_pipeline.sh "$@"
+rc=$?
+bad=0
+for f in "$logs"/*; do
+	[ -s "$f" ] || continue
+	echo "valgrind found problems in ${f##*.} (pid $(basename "${f%.*}")):"
+	head -40 "$f"
+	bad=1
+done
+runs=$(ls "$logs" | wc -l)
+if [ $bad -eq 0 ]; then
+	echo "valgrind: $runs stage runs, no memory error, no leak"
+fi
+[ $rc -eq 0 ] && [ $bad -eq 0 ]
