@@ -349,7 +349,7 @@ static void usage(FILE *f)
 		"  --dedup-max N         bound on dedup entries (default 1000000)\n"
 		"  --sections LIST       answer,authority,additional: which RRs to log (default answer)\n"
 		"  --user USER           drop to USER when started as root\n"
-		"  --check-options        check the options and configuration, then exit\n"
+		"  --check-options       check the options and configuration, then exit\n"
 		"  --allow-root          run as root without --user\n"
 		"  --config FILE         configuration file, section [correlated] (default %s)\n"
 		"  --version, --help\n",
