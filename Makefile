@@ -16,6 +16,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 CC ?= cc
 CFLAGS ?= -O2 -g
 SAN ?=
@@ -126,10 +128,25 @@ fuzz: deps fuzz-build
 bench: deps all $(TEST_HELPERS)
 	@DNSTRAIL_BIN=$(abspath $(BIN)) DNSTRAIL_BUILD=$(abspath $(B)) bash scripts/bench.sh
 
+# Binaries, the launcher, the example configuration, systemd units and the
+# sysusers.d entry for the dnstrail user.  Installing to the running system
+# as root (no DESTDIR) also creates that user.
+UNITS := dnstrail-logd.service dnstrail-correlated.service dnstrail-decoded@.service dnstrail-capd.service
 install: all
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/dnstrail $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	install -m 0755 scripts/dnstrail $(DESTDIR)$(BINDIR)/dnstrail
+	install -m 0644 scripts/dnstrail.conf.example $(DESTDIR)$(SYSCONFDIR)/dnstrail/dnstrail.conf.example
+	install -m 0644 scripts/systemd/dnstrail.target $(DESTDIR)$(UNITDIR)/
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' scripts/systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 scripts/systemd/dnstrail.sysusers $(DESTDIR)$(SYSUSERSDIR)/dnstrail.conf
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! id -u dnstrail >/dev/null 2>&1; then \
+		if command -v systemd-sysusers >/dev/null; then systemd-sysusers $(SYSUSERSDIR)/dnstrail.conf; \
+		else useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group dnstrail; fi; \
+	fi
 
 clean:
 	rm -rf build build-asan bin

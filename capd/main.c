@@ -387,6 +387,8 @@ int main(int argc, char **argv)
 		chown_rings(&c, user);
 		priv_drop(user);
 	} else {
+		/* Not root, maybe with CAP_NET_RAW: no longer needed either. */
+		priv_drop_caps();
 		priv_no_new_privs();
 	}
 

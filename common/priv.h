@@ -16,5 +16,9 @@ void priv_drop(const char *user);
  * refuse root when it is not, unless allow_root. */
 void priv_settle(const char *user, int allow_root);
 void priv_no_new_privs(void);
+/* Give up every capability (permitted, effective, inheritable, ambient):
+ * for a capd started unprivileged with CAP_NET_RAW (systemd's
+ * AmbientCapabilities), once the capture is open. */
+void priv_drop_caps(void);
 
 #endif

@@ -172,6 +172,17 @@ static int create_ring_file(const char *path, const struct ring_create *c, char 
 	char tmp[300];
 	snprintf(tmp, sizeof tmp, "%s.new.%ld", path, (long)getpid());
 	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
+	if (fd < 0 && errno == ENOENT) {
+		/* The run directory itself is missing: make it (one level). */
+		char dir[300];
+		snprintf(dir, sizeof dir, "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = 0;
+			if (mkdir(dir, 0750) == 0 || errno == EEXIST)
+				fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
+		}
+	}
 	if (fd < 0) {
 		snprintf(err, errlen, "ring %s: cannot create: %s", path, strerror(errno));
 		return -1;
