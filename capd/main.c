@@ -79,7 +79,7 @@ struct capd {
 	struct capd_resume rs;
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, dump_stats;
 static pcap_t *signal_pcap; /* per process: lets the handler break pcap's loop */
 
 static void on_stop(int sig)
@@ -120,6 +120,12 @@ static void tick_if_quiet(struct capd *c)
 	uint64_t lag = 2 * TICK_INTERVAL_MS * 1000000ull;
 	uint64_t ts = wall > lag && wall - lag > c->last_ts_ns ? wall - lag : c->last_ts_ns;
 	send_ticks(c, ts);
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	dump_stats = 1;
 }
 
 static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -230,6 +236,11 @@ static int capture_loop(struct capd *c, const char *source)
 			tick_if_quiet(c);
 		if (c->pace_pps)
 			pace(c, &t0);
+		if (dump_stats) {
+			dump_stats = 0;
+			refresh_stats(c);
+			statseg_log(c->stats);
+		}
 	}
 	return 0;
 }
@@ -399,6 +410,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_stop };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal_pcap = c.pcap;
 
