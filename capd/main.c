@@ -327,11 +327,7 @@ int main(int argc, char **argv)
 			outs[n_outs++] = optarg;
 			break;
 		case O_RUNDIR: run_dir = optarg; break;
-		case O_RINGSIZE:
-			if (opt_size(optarg, RING_MIN_CAPACITY, RING_MAX_CAPACITY, &ring_size) < 0 ||
-			    (ring_size & (ring_size - 1)))
-				opt_fail("--ring-size", optarg, "a power of two from 64K to 64G");
-			break;
+		case O_RINGSIZE: opt_ring_size(optarg, &ring_size); break;
 		case O_SNAPLEN:
 			if (opt_u64(optarg, 64, 262144, &v) < 0)
 				opt_fail("--snaplen", optarg, "a number from 64 to 262144");

@@ -132,6 +132,13 @@ void opt_fail(const char *opt, const char *val, const char *expect)
 	die(EXIT_USAGE, "invalid value '%s' for %s: expected %s", val ? val : "", opt, expect);
 }
 
+void opt_ring_size(const char *val, uint64_t *out)
+{
+	/* 64 KiB and 64 GiB: RING_MIN_CAPACITY and RING_MAX_CAPACITY (ring.h) */
+	if (opt_size(val, 64u << 10, 1ull << 36, out) < 0 || (*out & (*out - 1)))
+		opt_fail("--ring-size", val, "a power of two from 64K to 64G");
+}
+
 void opt_version(void)
 {
 	printf("%s %s\n", log_prog(), DNSTRAIL_VERSION);

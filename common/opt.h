@@ -23,6 +23,8 @@ int opt_ports(const char *s, uint16_t *out, int max);
 noreturn void opt_fail(const char *opt, const char *val, const char *expect);
 
 noreturn void opt_version(void);
+/* --ring-size: a power of two between the ring's limits, or exit 2. */
+void opt_ring_size(const char *val, uint64_t *out);
 
 /* Ring names without a '/' live in the run directory. */
 #define DNSTRAIL_RUN_DIR "/dev/shm/dnstrail"

@@ -418,11 +418,7 @@ int main(int argc, char **argv)
 			break;
 		case O_OUT: out_name = optarg; break;
 		case O_RUNDIR: run_dir = optarg; break;
-		case O_RINGSIZE:
-			if (opt_size(optarg, RING_MIN_CAPACITY, RING_MAX_CAPACITY, &ring_size) < 0 ||
-			    (ring_size & (ring_size - 1)))
-				opt_fail("--ring-size", optarg, "a power of two from 64K to 64G");
-			break;
+		case O_RINGSIZE: opt_ring_size(optarg, &ring_size); break;
 		case O_TIMEOUT:
 			if (opt_seconds_ns(optarg, 1000000ull, 3600000000000ull, &mc.timeout_ns) < 0)
 				opt_fail("--query-timeout", optarg, "seconds from 0.001 to 3600");

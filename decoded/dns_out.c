@@ -7,6 +7,8 @@
  */
 #include "dns_out.h"
 
+#include "textfmt.h"
+
 #include "dns_names.h"
 
 static const char hex_lower[] = "0123456789abcdef";
@@ -73,100 +75,25 @@ void out_base32hex(struct out *o, const uint8_t *b, size_t n)
 
 void out_ipv4(struct out *o, const uint8_t a[4])
 {
-	if (!out_room(o, 15))
-		return;
-	for (int i = 0; i < 4; i++) {
-		unsigned v = a[i];
-		if (v >= 100) {
-			*o->p++ = (char)('0' + v / 100);
-			*o->p++ = (char)('0' + v / 10 % 10);
-		} else if (v >= 10) {
-			*o->p++ = (char)('0' + v / 10);
-		}
-		*o->p++ = (char)('0' + v % 10);
-		if (i < 3)
-			*o->p++ = '.';
-	}
-}
-
-static void put_hex16(struct out *o, unsigned v)
-{
-	int started = 0;
-	for (int shift = 12; shift >= 0; shift -= 4) {
-		unsigned d = (v >> shift) & 15;
-		if (d || started || shift == 0) {
-			*o->p++ = hex_lower[d];
-			started = 1;
-		}
-	}
+	if (out_room(o, FMT_IPV4_MAX))
+		o->p = fmt_ipv4(o->p, a);
 }
 
 void out_ipv6(struct out *o, const uint8_t a[16])
 {
-	unsigned w[8];
-	for (int i = 0; i < 8; i++)
-		w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-	/* The longest run of two or more zero groups (the first on a tie) becomes
-	 * "::" (RFC 5952 4.2). */
-	int best = -1, best_len = 0;
-	for (int i = 0; i < 8;) {
-		if (w[i]) {
-			i++;
-			continue;
-		}
-		int j = i;
-		while (j < 8 && !w[j])
-			j++;
-		if (j - i > best_len && j - i >= 2) {
-			best = i;
-			best_len = j - i;
-		}
-		i = j;
-	}
-	if (!out_room(o, 46)) /* INET6_ADDRSTRLEN - 1 */
-		return;
-	for (int i = 0; i < 8; i++) {
-		if (i == best) {
-			*o->p++ = ':';
-			if (i + best_len == 8)
-				*o->p++ = ':';
-			i += best_len - 1;
-			continue;
-		}
-		if (i)
-			*o->p++ = ':';
-		/* ::a.b.c.d and ::ffff:a.b.c.d keep the IPv4 tail, as inet_ntop does */
-		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
-			out_ipv4(o, a + 12);
-			return;
-		}
-		put_hex16(o, w[i]);
-	}
-}
-
-/* Days since 1970-01-01 -> civil date (proleptic Gregorian), after Howard
- * Hinnant's days_from_civil inverse; valid for the whole uint32 second range. */
-static void civil_from_days(uint32_t days, uint32_t *y, uint32_t *m, uint32_t *d)
-{
-	uint32_t z = days + 719468;
-	uint32_t era = z / 146097;
-	uint32_t doe = z - era * 146097;
-	uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	uint32_t mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yoe + era * 400 + (*m <= 2);
+	if (out_room(o, FMT_IPV6_MAX))
+		o->p = fmt_ipv6(o->p, a);
 }
 
 void out_time14(struct out *o, uint32_t t)
 {
-	uint32_t y, m, d;
-	civil_from_days(t / 86400, &y, &m, &d);
+	int64_t y;
+	unsigned m, d;
+	fmt_civil_from_days(t / 86400, &y, &m, &d);
 	uint32_t s = t % 86400;
 	if (!out_room(o, 14))
 		return;
-	out_u32w(o, y, 4);
+	out_u32w(o, (uint32_t)y, 4);
 	out_u32w(o, m, 2);
 	out_u32w(o, d, 2);
 	out_u32w(o, s / 3600, 2);

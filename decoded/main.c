@@ -320,11 +320,7 @@ int main(int argc, char **argv)
 		case O_IN: in_name = optarg; break;
 		case O_OUT: out_name = optarg; break;
 		case O_RUNDIR: run_dir = optarg; break;
-		case O_RINGSIZE:
-			if (opt_size(optarg, RING_MIN_CAPACITY, RING_MAX_CAPACITY, &ring_size) < 0 ||
-			    (ring_size & (ring_size - 1)))
-				opt_fail("--ring-size", optarg, "a power of two from 64K to 64G");
-			break;
+		case O_RINGSIZE: opt_ring_size(optarg, &ring_size); break;
 		case O_PORTS:
 			if (opt_ports(optarg, lim.ports, 16) < 0)
 				opt_fail("--ports", optarg, "a comma-separated list of at most 15 ports 1-65535");

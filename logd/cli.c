@@ -217,11 +217,7 @@ void cli_parse(struct logd_config *c, int argc, char **argv)
 		switch (o) {
 		case O_IN: c->in = optarg; break;
 		case O_RUN_DIR: c->run_dir = optarg; break;
-		case O_RING_SIZE:
-			if (opt_size(optarg, 64 << 10, 1ull << 36, &c->ring_size) ||
-			    (c->ring_size & (c->ring_size - 1)))
-				opt_fail("--ring-size", optarg, "a power of two between 64K and 64G");
-			break;
+		case O_RING_SIZE: opt_ring_size(optarg, &c->ring_size); break;
 		case O_SINK: parse_sink(c, optarg); break;
 		case O_FORMAT:
 			if (fmt_parse(optarg, &c->format))

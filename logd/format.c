@@ -25,6 +25,8 @@
  */
 #include "format.h"
 
+#include "textfmt.h"
+
 #include "dns_names.h"
 
 #include <string.h>
@@ -80,7 +82,7 @@ char *fmt_class(char *p, uint16_t c)
 
 static char *addr(char *p, const struct rec_msg *m, const uint8_t *a)
 {
-	return m->ip_version == 4 ? jw_ipv4(p, a) : jw_ipv6(p, a);
+	return m->ip_version == 4 ? fmt_ipv4(p, a) : fmt_ipv6(p, a);
 }
 
 static char *boolean(char *p, int v)

@@ -57,13 +57,6 @@ size_t jw_utf8_len(const uint8_t *s, const uint8_t *end);
 
 char *jw_u64(char *p, uint64_t v);
 
-/* Dotted quad, and RFC 5952 text for IPv6 (lower case, longest run of two
- * or more zero groups compressed, the first on a tie, IPv4-mapped and
- * IPv4-compatible addresses with a dotted tail) - what glibc's inet_ntop
- * writes, without its cost. */
-char *jw_ipv4(char *p, const uint8_t a[4]);
-char *jw_ipv6(char *p, const uint8_t a[16]);
-
 /* Caches the date and time of one second, since consecutive records almost
  * always share it.  Zero-initialise it; it is owned by one formatter. */
 struct jw_tscache {
@@ -74,7 +67,5 @@ struct jw_tscache {
 /* RFC 3339 UTC with nanoseconds: "1970-01-01T00:00:00.000000000Z" (30 bytes,
  * no quotes). */
 char *jw_rfc3339(char *p, struct jw_tscache *c, uint64_t ts_ns);
-/* Days since 1970-01-01 to a proleptic Gregorian date.  Exposed for tests. */
-void jw_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
 #endif

@@ -8,6 +8,8 @@
 #include "unit/test_logd_txn.h"
 
 #include <arpa/inet.h>
+#include "textfmt.h"
+
 #include <check.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -189,7 +191,7 @@ END_TEST
 static void check_v6(const uint8_t a[16])
 {
 	char mine[64], ref[64];
-	*jw_ipv6(mine, a) = 0;
+	*fmt_ipv6(mine, a) = 0;
 	REQUIRE(inet_ntop(AF_INET6, a, ref, sizeof ref), "inet_ntop");
 	REQUIRE(!strcmp(mine, ref), "%s != %s", mine, ref);
 }
@@ -203,7 +205,7 @@ START_TEST(addresses)
 		if (i < 256) /* every octet value, each position */
 			r = (uint32_t)i * 0x01010101u;
 		memcpy(a, &r, 4);
-		*jw_ipv4(mine, a) = 0;
+		*fmt_ipv4(mine, a) = 0;
 		REQUIRE(inet_ntop(AF_INET, a, ref, sizeof ref), "inet_ntop");
 		REQUIRE(!strcmp(mine, ref), "%s != %s", mine, ref);
 	}
@@ -288,7 +290,7 @@ START_TEST(civil_days)
 	for (int64_t d = 0; d < 200000; d += 1) { /* 1970 .. 2517, every day */
 		int64_t y;
 		unsigned m, dd;
-		jw_civil_from_days(d, &y, &m, &dd);
+		fmt_civil_from_days(d, &y, &m, &dd);
 		time_t s = (time_t)(d * 86400);
 		struct tm tm;
 		gmtime_r(&s, &tm);
