@@ -54,7 +54,7 @@ struct ring {
 	uint64_t tail; /* local read position */
 	uint64_t head_seen;
 	uint64_t peeked_size; /* bytes ring_next will skip; 0 = nothing peeked */
-	uint64_t unreleased_records, unreleased_bytes;
+	uint64_t unreported_records, unreported_bytes; /* read, not yet in records_out */
 	int manual_release;
 };
 
@@ -202,9 +202,14 @@ static int create_ring_file(const char *path, const struct ring_create *c, char 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h.created_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	int rc = -1;
-	if (ftruncate(fd, (off_t)(RING_HDR_SIZE + cap)) < 0) {
-		snprintf(err, errlen, "ring %s: cannot size to %" PRIu64 " bytes: %s", path,
-			 RING_HDR_SIZE + cap, strerror(errno));
+	/* Allocate every page now: a run directory on a tmpfs too small for
+	 * the ring fails here, with a message, instead of with SIGBUS when a
+	 * stage first writes past what the tmpfs could give. */
+	int ferr = posix_fallocate(fd, 0, (off_t)(RING_HDR_SIZE + cap));
+	if (ferr) {
+		snprintf(err, errlen, "ring %s: cannot allocate %" PRIu64 " bytes: %s (is %s's file "
+			 "system large enough? see --ring-size)", path, RING_HDR_SIZE + cap,
+			 strerror(ferr), path);
 	} else if (pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
 		snprintf(err, errlen, "ring %s: cannot write header: %s", path, strerror(errno));
 	} else if (link(tmp, path) < 0 && errno != EEXIST) {
@@ -567,8 +572,8 @@ void ring_next(struct ring *r)
 	if (!r->peeked_size)
 		return;
 	struct ring_rec *rec = (struct ring_rec *)(r->data + (r->tail & r->mask));
-	r->unreleased_bytes += rec->len;
-	r->unreleased_records++;
+	r->unreported_bytes += rec->len;
+	r->unreported_records++;
 	r->tail += r->peeked_size;
 	r->peeked_size = 0;
 }
@@ -585,42 +590,30 @@ static void wake_producer(struct ring_hdr *h)
 void ring_set_manual_release(struct ring *r, int on) { r->manual_release = on; }
 uint64_t ring_read_pos(const struct ring *r) { return r->tail; }
 
-/* Records and payload bytes between positions a and b (both boundaries the
- * consumer has read past), for the header counters. */
-static void count_between(const struct ring *r, uint64_t a, uint64_t b, uint64_t *recs,
-			  uint64_t *bytes)
+/* records_out/bytes_out count what the consumer has read (the space it
+ * holds shows in head - tail), so neither release needs to walk records. */
+static void report_read(struct ring *r)
 {
-	*recs = *bytes = 0;
-	while (a < b) {
-		const struct ring_rec *rec = (const struct ring_rec *)(r->data + (a & r->mask));
-		uint64_t to_end = r->cap - (a & r->mask);
-		if (rec->type == RING_REC_PAD) {
-			a += to_end;
-			continue;
-		}
-		*recs += 1;
-		*bytes += rec->len;
-		a += sizeof *rec + align_rec(rec->len);
-	}
+	struct ring_hdr *h = r->hdr;
+	if (!r->unreported_records)
+		return;
+	atomic_store_explicit(&h->records_out,
+			      atomic_load_explicit(&h->records_out, memory_order_relaxed) +
+				      r->unreported_records, memory_order_relaxed);
+	atomic_store_explicit(&h->bytes_out,
+			      atomic_load_explicit(&h->bytes_out, memory_order_relaxed) +
+				      r->unreported_bytes, memory_order_relaxed);
+	r->unreported_records = r->unreported_bytes = 0;
 }
 
 void ring_release_to(struct ring *r, uint64_t pos)
 {
+	report_read(r);
 	struct ring_hdr *h = r->hdr;
 	uint64_t shared = atomic_load_explicit(&h->tail, memory_order_relaxed);
 	if (pos <= shared || pos > r->tail)
 		return;
-	uint64_t recs, bytes;
-	count_between(r, shared, pos, &recs, &bytes);
 	atomic_store_explicit(&h->tail, pos, memory_order_release);
-	atomic_store_explicit(&h->records_out,
-			      atomic_load_explicit(&h->records_out, memory_order_relaxed) + recs,
-			      memory_order_relaxed);
-	atomic_store_explicit(&h->bytes_out,
-			      atomic_load_explicit(&h->bytes_out, memory_order_relaxed) + bytes,
-			      memory_order_relaxed);
-	r->unreleased_records -= recs < r->unreleased_records ? recs : r->unreleased_records;
-	r->unreleased_bytes -= bytes < r->unreleased_bytes ? bytes : r->unreleased_bytes;
 	wake_producer(h);
 }
 
@@ -644,7 +637,6 @@ int ring_seek(struct ring *r, uint64_t pos)
 	}
 	if (a != pos)
 		return -1;
-	r->unreleased_records = r->unreleased_bytes = 0;
 	r->tail = pos;
 	r->head_seen = pos;
 	r->peeked_size = 0;
@@ -663,18 +655,12 @@ uint64_t ring_published_head(const struct ring *r)
 
 void ring_release(struct ring *r)
 {
+	report_read(r);
 	struct ring_hdr *h = r->hdr;
 	uint64_t shared = atomic_load_explicit(&h->tail, memory_order_relaxed);
 	if (r->tail == shared)
 		return;
 	atomic_store_explicit(&h->tail, r->tail, memory_order_release);
-	atomic_store_explicit(&h->records_out,
-			      atomic_load_explicit(&h->records_out, memory_order_relaxed) +
-				      r->unreleased_records, memory_order_relaxed);
-	atomic_store_explicit(&h->bytes_out,
-			      atomic_load_explicit(&h->bytes_out, memory_order_relaxed) +
-				      r->unreleased_bytes, memory_order_relaxed);
-	r->unreleased_records = r->unreleased_bytes = 0;
 	wake_producer(h);
 }
 
@@ -690,6 +676,8 @@ int ring_wait_data(struct ring *r, int timeout_ms)
 	struct ring_hdr *h = r->hdr;
 	if (!r->manual_release)
 		ring_release(r); /* never sleep holding space the producer may need */
+	else
+		report_read(r);
 	uint64_t deadline = ring_now_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (unsigned spin = 0;; spin++) {
 		if (atomic_load_explicit(&h->head, memory_order_acquire) != r->tail)

@@ -79,7 +79,7 @@ struct ring_hdr {
 
 	/* Written by the consumer. */
 	_Alignas(64) _Atomic uint64_t tail;
-	_Atomic uint64_t records_out;
+	_Atomic uint64_t records_out; /* records the consumer has read */
 	_Atomic uint64_t bytes_out;
 	_Atomic uint64_t empty_waits; /* times the consumer slept on an empty ring */
 	_Atomic uint64_t consumer_heartbeat_ns;

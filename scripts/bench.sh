@@ -78,28 +78,61 @@ pipeline "pipeline.decoders2" --dedup off --decoders 2
 pipeline "pipeline.decoders2.dedup3600" --dedup 3600 --decoders 2
 
 echo "== stages alone, each fed from memory" >&2
+# Preparation (not timed): the records each stage reads, kept whole in
+# 1 GiB rings.  A ring consumed by a stage is released, so each stage of
+# the preparation reads a replayed copy and the originals stay intact.
+T=$DNSTRAIL_BUILD/tests/ring_tool
+P=$RUN/prep
+R=(--ring-size 1G "${ROOT[@]}")
+rm -rf "$P" && mkdir -p "$P/cap" "$P/dec" "$P/log"
+"$DNSTRAIL_BIN/dnstrail-capd" -r "$CAP" --run-dir "$P/cap" "${R[@]}" 2>/dev/null
+"$T" replay "$P/cap/cap.0" "$P/dec/cap.0" --capacity 1073741824 >/dev/null
+"$DNSTRAIL_BIN/dnstrail-decoded" --run-dir "$P/dec" "${R[@]}" 2>/dev/null
+rm -f "$P/dec/cap.0"
+"$T" replay "$P/dec/dec.0" "$P/log/dec.0" --capacity 1073741824 >/dev/null
+"$DNSTRAIL_BIN/dnstrail-correlated" --dedup off --run-dir "$P/log" "${R[@]}" 2>/dev/null
+rm -f "$P/log/dec.0"
+ring_count() { "$DNSTRAIL_BIN/dnstrail-ctl" status --run-dir "$(dirname "$1")" --json |
+	python3 -c 'import json,sys; print([r["records_in"] for r in json.load(sys.stdin)["rings"] if r["name"]==sys.argv[1]][0])' "$(basename "$1")"; }
+msgs=$(ring_count "$P/dec/dec.0")
+txns=$(ring_count "$P/log/log")
+# alone NAME COUNT: the stage's rate per CPU-second, from its own rusage
+alone() {
+	stage_cpu "$RUN.err" "$1" "stage.$1"
+	local cpu
+	cpu=$(grep "^dnstrail-$1: cpu " "$RUN.err" | tail -1 | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}')
+	sample "stage.$1.per_cpu_s" "$(awk -v n="$2" -v c="$cpu" 'BEGIN {printf "%.0f", n / c}')"
+}
 for _ in $(seq "$BENCH_RUNS"); do
-	rm -rf "$RUN" "$OUT.jsonl"; mkdir -p "$RUN"
-	R=(--run-dir "$RUN" --ring-size 1G "${ROOT[@]}")
-	timed() { # NAME COUNT BIN ARGS...: run a stage alone, record its rate
-		local name=$1 count=$2; shift 2
-		local t0 t1
-		t0=$(now)
-		"$@" 2>"$RUN.err" || { cat "$RUN.err" >&2; exit 1; }
-		t1=$(now)
-		sample "stage.$name.per_s" "$(awk -v n="$count" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", n / (b - a)}')"
-		stage_cpu "$RUN.err" "$name" "stage.$name"
-	}
-	timed capd "$frames" "$DNSTRAIL_BIN/dnstrail-capd" -r "$CAP" "${R[@]}"
-	timed decoded "$frames" "$DNSTRAIL_BIN/dnstrail-decoded" "${R[@]}"
-	msgs=$("$DNSTRAIL_BIN/dnstrail-ctl" status --run-dir "$RUN" --json |
-		python3 -c 'import json,sys; print([r["records_in"] for r in json.load(sys.stdin)["rings"] if r["name"]=="dec.0"][0])')
-	timed correlated "$msgs" "$DNSTRAIL_BIN/dnstrail-correlated" --dedup off "${R[@]}"
-	txns=$("$DNSTRAIL_BIN/dnstrail-ctl" status --run-dir "$RUN" --json |
-		python3 -c 'import json,sys; print([r["records_in"] for r in json.load(sys.stdin)["rings"] if r["name"]=="log"][0])')
-	timed logd "$txns" "$DNSTRAIL_BIN/dnstrail-logd" --in log --sink "file:$OUT.jsonl" "${R[@]}"
+	M=$RUN/m
+	rm -rf "$M" "$OUT.jsonl" && mkdir -p "$M"
+	"$T" drain "$M/cap.0" >/dev/null &
+	"$DNSTRAIL_BIN/dnstrail-capd" -r "$CAP" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err"
+	wait
+	alone capd "$frames"
+
+	rm -rf "$M" && mkdir -p "$M"
+	"$T" replay "$P/cap/cap.0" "$M/cap.0" >/dev/null &
+	"$T" drain "$M/dec.0" >/dev/null &
+	"$DNSTRAIL_BIN/dnstrail-decoded" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err"
+	wait
+	alone decoded "$frames"
+
+	rm -rf "$M" && mkdir -p "$M"
+	"$T" replay "$P/dec/dec.0" "$M/dec.0" >/dev/null &
+	"$T" drain "$M/log" >/dev/null &
+	"$DNSTRAIL_BIN/dnstrail-correlated" --dedup off --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err"
+	wait
+	alone correlated "$msgs"
+
+	rm -rf "$M" && mkdir -p "$M"
+	"$T" replay "$P/log/log" "$M/log" >/dev/null &
+	"$DNSTRAIL_BIN/dnstrail-logd" --in log --sink "file:$OUT.jsonl" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err"
+	wait
+	alone logd "$txns"
 	sample stage.logd.lines "$(wc -l <"$OUT.jsonl")"
 done
+rm -rf "$P"
 
 echo "== ring between two processes (16 MiB ring)" >&2
 ring_rate() { # record size, count -> records/s (consumer side)
@@ -143,13 +176,12 @@ for name in ("pipeline.decoders1", "pipeline.decoders2", "pipeline.decoders2.ded
              if k.startswith(name + ".full_waits.")]
     print("    ring-full waits  " + " ".join(waits))
 print()
-units = {"capd": "frames/s", "decoded": "frames/s", "correlated": "messages/s", "logd": "transactions/s"}
+units = {"capd": "frames", "decoded": "frames", "correlated": "messages", "logd": "transactions"}
 for s in ("capd", "decoded", "correlated", "logd"):
-    k = "stage.%s.per_s" % s
+    k = "stage.%s.per_cpu_s" % s
     if k in med:
-        cpu = med.get("stage.%s.cpu_s" % s)
-        print("%-34s %14s   cpu %ss  rss %sMiB" % ("stage alone: " + s, "%.0f %s" % (med[k], units[s]),
-              "%.2f" % cpu if cpu else "-", g("stage.%s.peak_rss_mib" % s)))
+        print("%-34s %14s   cpu %ss  rss %sMiB" % ("stage alone: " + s, "%.0f %s/cpu-s" % (med[k], units[s]),
+              g("stage.%s.cpu_s" % s, "%.2f"), g("stage.%s.peak_rss_mib" % s)))
 if "stage.logd.lines" in med:
     print("%-34s %14s" % ("  logd lines written", "%.0f" % med["stage.logd.lines"]))
 for size in (64, 512):
