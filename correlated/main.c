@@ -44,7 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PUBLISH_EVERY 64
+#define PUBLISH_EVERY 256
 #define STALL_WARN_NS (5000000000ull)
 
 struct correlated_stats {

@@ -61,6 +61,10 @@ struct match {
 	struct index ix;
 	struct fifo queries, held;
 	struct pending *ring_oldest[MATCH_MAX_RINGS], *ring_newest[MATCH_MAX_RINGS];
+	/* Per ring, the oldest entry not yet given up for recovery: the ones
+	 * before it fell out of the half of the ring kept for a restart, and the
+	 * limit only moves forward, so this never moves back. */
+	struct pending *ring_kept[MATCH_MAX_RINGS];
 	uint64_t entry_bytes;
 	struct match_stats st;
 };
@@ -147,10 +151,14 @@ static void ring_list_push(struct match *mt, struct pending *p)
 	else
 		mt->ring_oldest[p->ring] = p;
 	mt->ring_newest[p->ring] = p;
+	if (!mt->ring_kept[p->ring])
+		mt->ring_kept[p->ring] = p;
 }
 
 static void ring_list_unlink(struct match *mt, struct pending *p)
 {
+	if (mt->ring_kept[p->ring] == p)
+		mt->ring_kept[p->ring] = p->ring_newer;
 	if (p->ring_older)
 		p->ring_older->ring_newer = p->ring_newer;
 	else
@@ -161,11 +169,12 @@ static void ring_list_unlink(struct match *mt, struct pending *p)
 		mt->ring_newest[p->ring] = p->ring_older;
 }
 
-uint64_t match_oldest_pos(const struct match *mt, unsigned ring, uint64_t not_before)
+uint64_t match_oldest_pos(struct match *mt, unsigned ring, uint64_t not_before)
 {
-	const struct pending *p = mt->ring_oldest[ring];
+	struct pending *p = mt->ring_kept[ring];
 	while (p && p->pos < not_before)
 		p = p->ring_newer;
+	mt->ring_kept[ring] = p;
 	return p ? p->pos : UINT64_MAX;
 }
 

@@ -78,10 +78,10 @@ void match_free(struct match *m);
  * say where its record is (ring < MATCH_MAX_RINGS). */
 void match_message(struct match *mt, const struct rec_msg *m, size_t len, unsigned ring,
 		   uint64_t pos);
-/* Position of the oldest entry's record on ring, or UINT64_MAX if none.
- * With not_before, the oldest one at or after not_before (entries before
- * it are given up for recovery, not for matching). */
-uint64_t match_oldest_pos(const struct match *mt, unsigned ring, uint64_t not_before);
+/* Position of the oldest entry's record on ring at or after not_before, or
+ * UINT64_MAX if none.  Entries before not_before are given up for recovery
+ * (not for matching); not_before must never decrease for a ring. */
+uint64_t match_oldest_pos(struct match *mt, unsigned ring, uint64_t not_before);
 /* Let go of every entry whose time is up at packet time now. */
 void match_expire(struct match *mt, uint64_t now_ns);
 /* End of input: every held response and pending query goes out. */

@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUBLISH_EVERY 64
+#define PUBLISH_EVERY 256
 #define MDNS_PORT 5353
 #define MAX_RRS 65535u /* a message cannot hold more */
 #define TEXT_STAGE (4u << 20) /* rendered text of one message: 64 KiB of wire at most x ~20 */
