@@ -4,25 +4,7 @@
 # json-c by txn_feed --verify and with python's json.loads, field by field
 # and in field order), in every format, to two sinks at once; counters
 # must add up; bad command lines exit 2 with one line.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-: "${DNSTRAIL_BIN:=$PWD/bin}" "${DNSTRAIL_BUILD:=$PWD/build}"
-LOGD=$DNSTRAIL_BIN/dnstrail-logd FEED=$DNSTRAIL_BUILD/tests/txn_feed
-ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
-T=$(mktemp -d /dev/shm/logd-file.XXXXXX)
-pid= feed=
-cleanup() {
-	local rc=$?
-	set +e # a failing step here must not cut the cleanup short
-	# wait, so nothing still writes into $T (or holds a mount) when it goes
-	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
-	[ -n "$feed" ] && { kill $feed; wait $feed; } 2>/dev/null
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-counter() { grep -o " $2=[0-9]*" "$1" | tail -1 | cut -d= -f2; } # file, name
+. "$(dirname "$0")/logd_lib.sh"
 
 # ---- 1. json, 200000 transactions, two file sinks, logd started first
 N=200000

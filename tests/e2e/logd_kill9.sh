@@ -5,24 +5,7 @@
 # plain file, and a file rotated by size (so kills also land around
 # rotations).  The ring is small (1M) so it wraps and fills while logd is
 # down.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-: "${DNSTRAIL_BIN:=$PWD/bin}" "${DNSTRAIL_BUILD:=$PWD/build}"
-LOGD=$DNSTRAIL_BIN/dnstrail-logd FEED=$DNSTRAIL_BUILD/tests/txn_feed
-ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
-T=$(mktemp -d /dev/shm/logd-kill9.XXXXXX)
-pid= feed=
-cleanup() {
-	local rc=$?
-	set +e # a failing step here must not cut the cleanup short
-	# wait, so nothing still writes into $T (or holds a mount) when it goes
-	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
-	[ -n "$feed" ] && { kill $feed; wait $feed; } 2>/dev/null
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/logd_lib.sh"
 mkdir -p "$T/run" "$T/b"
 # Sanitizer builds (DNSTRAIL_SLOW) are slower to catch up after each restart.
 if [ -n "${DNSTRAIL_SLOW:-}" ]; then N=80000 RATE=8000; else N=150000 RATE=15000; fi

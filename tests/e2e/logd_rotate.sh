@@ -3,25 +3,7 @@
 # kept, each within max-size, together the exact tail of the stream), with
 # gzip (compressed by the child, same content), and by time (every line
 # exactly once across all files, none lost at a rotation).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-: "${DNSTRAIL_BIN:=$PWD/bin}" "${DNSTRAIL_BUILD:=$PWD/build}"
-LOGD=$DNSTRAIL_BIN/dnstrail-logd FEED=$DNSTRAIL_BUILD/tests/txn_feed
-ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
-T=$(mktemp -d /dev/shm/logd-rotate.XXXXXX)
-pid= feed=
-cleanup() {
-	local rc=$?
-	set +e # a failing step here must not cut the cleanup short
-	# wait, so nothing still writes into $T (or holds a mount) when it goes
-	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
-	[ -n "$feed" ] && { kill $feed; wait $feed; } 2>/dev/null
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-counter() { grep -o " $2=[0-9]*" "$1" | tail -1 | cut -d= -f2; }
+. "$(dirname "$0")/logd_lib.sh"
 
 # ---- 1. by size: max-size=1M, max-files=3
 mkdir -p "$T/run" "$T/s"

@@ -3,25 +3,7 @@
 # send SIGHUP, twice.  The moved files and the new one together hold every
 # line exactly once, in order, each ending on a whole line; logd counts two
 # reopens.  Then SIGUSR1 logs the counters, and SIGTERM drains and exits 0.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-: "${DNSTRAIL_BIN:=$PWD/bin}" "${DNSTRAIL_BUILD:=$PWD/build}"
-LOGD=$DNSTRAIL_BIN/dnstrail-logd FEED=$DNSTRAIL_BUILD/tests/txn_feed
-ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
-T=$(mktemp -d /dev/shm/logd-hup.XXXXXX)
-pid= feed=
-cleanup() {
-	local rc=$?
-	set +e # a failing step here must not cut the cleanup short
-	# wait, so nothing still writes into $T (or holds a mount) when it goes
-	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
-	[ -n "$feed" ] && { kill $feed; wait $feed; } 2>/dev/null
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-counter() { grep -o " $2=[0-9]*" "$1" | tail -1 | cut -d= -f2; }
+. "$(dirname "$0")/logd_lib.sh"
 mkdir -p "$T/run"
 
 "$LOGD" --in log --run-dir "$T/run" --sink "file:$T/out" "${ROOT[@]}" 2>"$T/logd.err" &

@@ -4,24 +4,7 @@
 # a counted sink failure, not a crash; a reader that stops reading makes
 # the sink drop after stall= instead of holding the ring, and another sink
 # keeps every line.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-: "${DNSTRAIL_BIN:=$PWD/bin}" "${DNSTRAIL_BUILD:=$PWD/build}"
-LOGD=$DNSTRAIL_BIN/dnstrail-logd FEED=$DNSTRAIL_BUILD/tests/txn_feed
-ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
-T=$(mktemp -d /dev/shm/logd-stdout.XXXXXX)
-pid= feed=
-cleanup() {
-	local rc=$?
-	set +e # a failing step here must not cut the cleanup short
-	# wait, so nothing still writes into $T (or holds a mount) when it goes
-	[ -n "$pid" ] && { kill -9 $pid; wait $pid; } 2>/dev/null
-	[ -n "$feed" ] && { kill $feed; wait $feed; } 2>/dev/null
-	rm -rf "$T"
-	exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/logd_lib.sh"
 counter() { grep "sink $2" "$1" | grep -o " $3=[0-9]*" | tail -1 | cut -d= -f2; }
 feed() { rm -rf "$T/run"; mkdir -p "$T/run"; "$FEED" --ring "$T/run/log" --eof "$@" >/dev/null; }
 
