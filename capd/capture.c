@@ -83,7 +83,10 @@ static pcap_t *open_file(const struct capture_opts *o)
 	FILE *f = is_stdin ? stdin : fopen(o->file, "rb");
 	if (!f)
 		die(1, "cannot read capture %s: %s", name, strerror(errno));
-	setvbuf(f, NULL, _IOFBF, FILE_BUFFER);
+	/* glibc ignores the size unless it is given the buffer; this one lives
+	 * as long as the process (pcap_close closes the stream first). */
+	static char buffer[FILE_BUFFER];
+	setvbuf(f, buffer, _IOFBF, sizeof buffer);
 	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
 	if (!p)
 		die(1, "cannot read capture %s: %s", name, err);

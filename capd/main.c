@@ -184,7 +184,11 @@ static void publish_all(struct capd *c)
 {
 	resume_checkpoint(&c->rs);
 	for (unsigned i = 0; i < c->n_out; i++) {
-		ring_publish(c->out[i]);
+		/* Live traffic is handed on at once; a file in big batches. */
+		if (c->live)
+			ring_flush(c->out[i]);
+		else
+			ring_publish(c->out[i]);
 		ring_producer_heartbeat(c->out[i]);
 	}
 	uint64_t mono = ring_now_mono_ns();

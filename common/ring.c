@@ -28,6 +28,10 @@
 
 #define SPIN_ROUNDS 256
 #define WAIT_SLICE_MS 10 /* longest single futex sleep */
+/* A sleeping peer is woken for a batch this large (or by a flush); smaller
+ * ones wait for the next, saving a wake-up and a context switch per
+ * handful of records.  The sleeper's own timeout bounds the delay. */
+#define WAKE_BATCH(cap) ((cap) / 16 < (1u << 20) ? (cap) / 16 : (1u << 20))
 
 struct ring {
 	int fd;
@@ -56,6 +60,7 @@ struct ring {
 	uint64_t peeked_size; /* bytes ring_next will skip; 0 = nothing peeked */
 	uint64_t unreported_records, unreported_bytes; /* read, not yet in records_out */
 	int manual_release;
+	int release_force; /* the next release wakes a waiting producer whatever it frees */
 };
 
 static inline uint64_t align_rec(uint64_t n)
@@ -363,9 +368,9 @@ void ring_producer_heartbeat(struct ring *r)
 			      memory_order_relaxed);
 }
 
-void ring_publish(struct ring *r)
+static void publish(struct ring *r, int force_wake)
 {
-	if (!r->unpublished_records)
+	if (!r->unpublished_records && !force_wake)
 		return;
 	struct ring_hdr *h = r->hdr;
 	atomic_store_explicit(&h->head, r->head, memory_order_release);
@@ -378,10 +383,22 @@ void ring_publish(struct ring *r)
 				      r->unpublished_bytes, memory_order_relaxed);
 	r->unpublished_records = r->unpublished_bytes = 0;
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&h->data_waiting, memory_order_relaxed)) {
+	if (atomic_load_explicit(&h->data_waiting, memory_order_relaxed) &&
+	    (force_wake || r->head - atomic_load_explicit(&h->tail, memory_order_relaxed) >=
+				   WAKE_BATCH(r->cap))) {
 		atomic_fetch_add(&h->data_futex, 1);
 		futex_wake(&h->data_futex);
 	}
+}
+
+void ring_publish(struct ring *r)
+{
+	publish(r, 0);
+}
+
+void ring_flush(struct ring *r)
+{
+	publish(r, 1);
 }
 
 void ring_count_drop(struct ring *r, uint32_t len)
@@ -406,7 +423,7 @@ static int wait_for_space(struct ring *r, uint64_t need)
 	struct ring_hdr *h = r->hdr;
 	if (r->publish_hook && r->unpublished_records)
 		r->publish_hook(r->publish_ctx);
-	ring_publish(r); /* the consumer may be waiting for exactly these */
+	publish(r, 1); /* the consumer may be waiting for exactly these */
 	atomic_fetch_add_explicit(&h->full_waits, 1, memory_order_relaxed);
 	for (unsigned spin = 0;; spin++) {
 		r->tail_seen = atomic_load_explicit(&h->tail, memory_order_acquire);
@@ -578,10 +595,13 @@ void ring_next(struct ring *r)
 	r->peeked_size = 0;
 }
 
-static void wake_producer(struct ring_hdr *h)
+static void wake_producer(struct ring *r, int force)
 {
+	struct ring_hdr *h = r->hdr;
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&h->space_waiting, memory_order_relaxed)) {
+	if (atomic_load_explicit(&h->space_waiting, memory_order_relaxed) &&
+	    (force || r->cap - (atomic_load_explicit(&h->head, memory_order_relaxed) - r->tail) >=
+			      WAKE_BATCH(r->cap) * 4)) {
 		atomic_fetch_add(&h->space_futex, 1);
 		futex_wake(&h->space_futex);
 	}
@@ -614,7 +634,7 @@ void ring_release_to(struct ring *r, uint64_t pos)
 	if (pos <= shared || pos > r->tail)
 		return;
 	atomic_store_explicit(&h->tail, pos, memory_order_release);
-	wake_producer(h);
+	wake_producer(r, 0);
 }
 
 int ring_seek(struct ring *r, uint64_t pos)
@@ -661,7 +681,7 @@ void ring_release(struct ring *r)
 	if (r->tail == shared)
 		return;
 	atomic_store_explicit(&h->tail, r->tail, memory_order_release);
-	wake_producer(h);
+	wake_producer(r, r->release_force);
 }
 
 int ring_drained(struct ring *r)
@@ -674,10 +694,14 @@ int ring_drained(struct ring *r)
 int ring_wait_data(struct ring *r, int timeout_ms)
 {
 	struct ring_hdr *h = r->hdr;
+	/* Never sleep holding space a waiting producer may need. */
+	r->release_force = 1;
 	if (!r->manual_release)
-		ring_release(r); /* never sleep holding space the producer may need */
+		ring_release(r);
 	else
 		report_read(r);
+	r->release_force = 0;
+	wake_producer(r, 1);
 	uint64_t deadline = ring_now_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (unsigned spin = 0;; spin++) {
 		if (atomic_load_explicit(&h->head, memory_order_acquire) != r->tail)

@@ -157,6 +157,10 @@ void *ring_reserve(struct ring *r, uint32_t len);
 void *ring_try_reserve(struct ring *r, uint32_t len);
 void ring_commit(struct ring *r, uint16_t type, uint32_t len);
 void ring_publish(struct ring *r);
+/* Publish, and wake a sleeping consumer even for a few records: call it
+ * before going idle (ring_publish leaves small batches for the consumer's
+ * next look, at most a few milliseconds away). */
+void ring_flush(struct ring *r);
 int ring_push(struct ring *r, uint16_t type, const void *data, uint32_t len);
 void ring_count_drop(struct ring *r, uint32_t len);
 /* Publish, then mark the stream finished so consumers drain and stop. */

@@ -300,6 +300,7 @@ static int run(struct correlated *c)
 		case MERGE_WAIT: {
 			publish(c);
 			publish(c); /* both checkpoints equal: every input read can go */
+			ring_flush(c->out);
 			since_publish = 0;
 			struct ring *r = c->in.in[c->in.blocking].ring;
 			ring_wait_data(r, 100);

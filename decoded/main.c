@@ -236,6 +236,7 @@ static int run(struct decoded *d)
 				return EXIT_CORRUPT;
 			}
 			publish_all(d);
+			ring_flush(d->out);
 			since_publish = 0;
 			if (ring_drained(d->in))
 				return 0;
