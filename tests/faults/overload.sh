@@ -13,6 +13,11 @@ TX=dtotx$$ RX=dtorx$$
 cleanup_hooks+=("ip netns pids $RX 2>/dev/null | xargs -r kill 2>/dev/null; sleep 0.3; ip netns del $TX 2>/dev/null; ip netns del $RX 2>/dev/null")
 ip netns add $TX
 ip netns add $RX
+# No IPv6 on the link: the kernel's own neighbour discovery and MLD frames
+# would pass the default filter and spoil the exact frame count.
+for ns in $TX $RX; do
+	ip netns exec $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+done
 ip link add ot$$ type veth peer name or$$
 ip link set ot$$ netns $TX
 ip link set or$$ netns $RX
