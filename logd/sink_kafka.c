@@ -79,7 +79,7 @@ struct kafka_sink {
 	size_t nslots;
 	uint64_t seq_tail, seq_head, pending;
 	int reported; /* a report came since the last settle */
-	int queue_full; /* waiting after QUEUE_FULL (counted once per wait) */
+	int queue_full; /* lines wait for room in librdkafka (counted once per wait) */
 	char *scratch; /* a line that wraps around the queue's end, made whole */
 	size_t scratch_cap;
 	char key[KAFKA_KEY_MAX];
@@ -645,6 +645,10 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 	struct kafka_sink *k = K(s);
 	if (level > LOG_WARNING && !k->forward_debug)
 		return;
+	/* A broker's connection failure is logged as FAIL and also reported
+	 * to on_error, which logs it with its error code: once is enough. */
+	if (!strcmp(fac, "FAIL") && !k->forward_debug)
+		return;
 	uint32_t h = 2166136261u; /* FNV-1a of the facility: one kind per facility */
 	for (const char *p = fac; *p; p++)
 		h = (h ^ (uint8_t)*p) * 16777619u;
@@ -755,8 +759,9 @@ static void produce(struct sink *s, uint64_t now)
 {
 	struct kafka_sink *k = K(s);
 	int immediate = 0;
-	for (unsigned n = 0; n < PRODUCE_MAX && s->q_sub < s->q_head &&
-			     k->seq_head - k->seq_tail < k->nslots; n++) {
+	unsigned n;
+	for (n = 0; n < PRODUCE_MAX && s->q_sub < s->q_head && k->seq_head - k->seq_tail < k->nslots;
+	     n++) {
 		uint64_t end = line_end(s, s->q_sub);
 		size_t len = (size_t)(end - s->q_sub), off = (size_t)(s->q_sub % s->qcap);
 		const char *val = s->q + off;
@@ -779,14 +784,8 @@ static void produce(struct sink *s, uint64_t now)
 						RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 						RD_KAFKA_V_OPAQUE((void *)(uintptr_t)seq), RD_KAFKA_V_END);
 		}
-		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-			/* Reports will make room; the lines wait in our queue. */
-			if (!k->queue_full)
-				s->st.queue_full_waits++;
-			k->queue_full = 1;
-			break;
-		}
-		k->queue_full = 0;
+		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			break; /* reports will make room; the lines wait in our queue */
 		k->slot_end[seq % k->nslots] = end + 1;
 		if (err) { /* refused outright (too large...): no report will come */
 			k->slot_state[seq % k->nslots] = SLOT_FAILED;
@@ -800,6 +799,12 @@ static void produce(struct sink *s, uint64_t now)
 		k->seq_head++;
 		s->q_sub = end + 1;
 	}
+	/* Lines left while librdkafka holds all it may (messages=, or its own
+	 * QUEUE_FULL): one wait, counted once until it is over. */
+	int full = s->q_sub < s->q_head && (n < PRODUCE_MAX);
+	if (full && !k->queue_full)
+		s->st.queue_full_waits++;
+	k->queue_full = full;
 	if (immediate)
 		settle(s, now);
 	s->inflight = k->pending > 0;
