@@ -13,7 +13,8 @@
 #      sink lags instead of holding the file sink back, each kind of error is
 #      logged once; brokers up again: deliveries resume.
 #   4. SIGTERM mid-stream: logd drains and exits 0, nothing acknowledged lost.
-#   5. logd under valgrind: no error, no leak beyond librdkafka's own.
+#   5. logd under valgrind: no error, no leak beyond librdkafka's own, also
+#      when SIGTERM finds messages still out (every broker down).
 # Bad specs (exit 2) are in the unit test test_logd_kafka.
 # Skips (printing SKIP) when kcat is missing or the mock cannot start.
 set -euo pipefail
@@ -272,7 +273,10 @@ cat >"$T/rdkafka.supp" <<'EOF'
 EOF
 rm -rf "$T/p5"; mkdir -p "$T/p5"
 "$FEED" --ring "$T/p5/log" -n 3000 --eof --expect "$T/p5.exp" >/dev/null
-valgrind --error-exitcode=99 --num-callers=40 --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+# --fair-sched: valgrind runs one thread at a time, and its default lock lets
+# logd's loop (awake every millisecond while messages are out) starve
+# librdkafka's threads until every message times out.
+valgrind --error-exitcode=99 --fair-sched=yes --num-callers=40 --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
 	--suppressions="$T/rdkafka.supp" --log-file="$T/vg.log" \
 	"$LOGD" --in log --run-dir "$T/p5" --sink "kafka:$BOOT/vg,wait=3600" --sink "file:$T/p5.jsonl" "${ROOT[@]}" \
 	2>"$T/p5.err" || fail "valgrind: logd exited $? ($(grep -m5 "ERROR SUMMARY\|definitely\|reachable" "$T/vg.log"))"
@@ -284,3 +288,23 @@ python3 "$T/check.py" exact "$T/p5.kafka" "$T/p5.jsonl" >/dev/null || fail "phas
 grep -q "definitely lost: 0 bytes\|All heap blocks were freed" "$T/vg.log" || fail "valgrind: leaks"
 echo "ok: valgrind: $(grep -o "ERROR SUMMARY: [0-9]* errors" "$T/vg.log"), leaks: none," \
 	"$(grep -o "suppressed: [0-9,]* bytes in [0-9]* blocks" "$T/vg.log" | head -1) (librdkafka's SASL init)"
+
+# The other exit: SIGTERM with every broker down, so the drain gives up
+# (after 10 s) with messages still out: they are counted dropped, purged,
+# and the ring keeps their records for the next logd.
+mockcmd down -1
+rm -rf "$T/p6"; mkdir -p "$T/p6"
+"$FEED" --ring "$T/p6/log" -n 300 --expect "$T/p6.exp" >/dev/null
+valgrind --error-exitcode=99 --fair-sched=yes --num-callers=40 --leak-check=full --show-leak-kinds=all \
+	--errors-for-leak-kinds=all --suppressions="$T/rdkafka.supp" --log-file="$T/vg6.log" \
+	"$LOGD" --in log --run-dir "$T/p6" --sink "kafka:$BOOT/vg" "${ROOT[@]}" 2>"$T/p6.err" &
+pid=$!
+sleep 4
+kill -TERM $pid
+wait_for $pid 60; pid=
+mockcmd up -1
+[ $rc = 0 ] || fail "valgrind, SIGTERM with brokers down: exited $rc ($(grep -m3 "ERROR SUMMARY\|definitely\|reachable" "$T/vg6.log"))"
+lines=$(wc -l <"$T/p6.exp")
+[ "$(sink_counter "$T/p6.err" kafka: lines_dropped)" = "$lines" ] || fail "valgrind: not all $lines counted dropped"
+grep -q "a restarted logd sends their records again" "$T/p6.err" || fail "no warning about messages left out"
+echo "ok: valgrind, SIGTERM with every broker down: $(grep -o "ERROR SUMMARY: [0-9]* errors" "$T/vg6.log"), $lines lines counted dropped"
