@@ -350,6 +350,10 @@ static rd_kafka_conf_t *build_conf(struct kafka_opts *o, uint64_t qcap, char *er
 {
 	rd_kafka_conf_t *c = rd_kafka_conf_new();
 	if (conf_set(c, "client.id", "dnstrail-logd", NULL, err, errlen) ||
+	    /* librdkafka waits up to 10 s between reconnections, and the sink
+	     * lags until a broker that came back is reached: 1 s, as the Java
+	     * client, loses fewer records. */
+	    conf_set(c, "reconnect.backoff.max.ms", "1000", NULL, err, errlen) ||
 	    apply_opts(c, o, ~o->given & ~KO_IDEMPOTENCE, err, errlen) ||
 	    (o->properties[0] && apply_properties(c, o->properties, err, errlen)) ||
 	    apply_opts(c, o, o->given, err, errlen) ||
@@ -412,12 +416,12 @@ int kafka_spec_parse(const char *spec, struct kafka_opts *o, struct sink_spec *s
 	}
 	*slash = 0;
 	char *brokers = buf, *topic = slash + 1;
-	if (!*brokers)
-		return fail_with(err, errlen, "no brokers before '/%s': write "
-				 "kafka:HOST:PORT[,HOST:PORT...]/TOPIC", topic);
 	char *rest = strchr(topic, ',');
 	if (rest)
 		*rest++ = 0;
+	if (!*brokers)
+		return fail_with(err, errlen, "no brokers before '/%s': write "
+				 "kafka:HOST:PORT[,HOST:PORT...]/TOPIC", topic);
 	char list[sizeof buf];
 	snprintf(list, sizeof list, "%s", brokers);
 	for (char *b = list, *next; b; b = next) {
