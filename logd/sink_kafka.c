@@ -11,8 +11,9 @@
  * Delivery reports reach the loop through an eventfd: librdkafka writes it
  * when its main queue (delivery reports, errors, logs - log.queue=true)
  * goes from empty to non-empty, and while messages are outstanding the
- * sink keeps one io_uring read of it in flight, so a report wakes the
- * loop's completion wait at once.  The reports are then served on the
+ * sink keeps one io_uring poll of it in flight (a poll, not a read: no
+ * buffer of ours is left for the kernel to write into at exit), so a
+ * report wakes the loop's completion wait at once.  The reports are then served on the
  * loop's thread by rd_kafka_poll(rk, 0), also once per loop turn (tick), so
  * errors are seen when nothing is outstanding.
  *
@@ -44,6 +45,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -70,10 +72,9 @@ struct kafka_sink {
 	rd_kafka_topic_t *rkt;
 	rd_kafka_queue_t *mainq;
 	int efd; /* librdkafka's wake-up */
-	uint64_t evbuf; /* the in-flight read's buffer */
-	int armed; /* a read of efd is in io_uring */
-	int poked; /* we wrote efd ourselves to end that read */
-	int efd_broken; /* reads failed: rely on the per-turn poll */
+	int armed; /* a poll of efd is in io_uring */
+	int poked; /* we wrote efd ourselves to end that poll */
+	int efd_broken; /* polls failed: rely on the per-turn rd_kafka_poll */
 	uint64_t *slot_end; /* queue position after the slot's line */
 	uint8_t *slot_state;
 	size_t nslots;
@@ -767,6 +768,8 @@ static void produce(struct sink *s, uint64_t now)
 	for (n = 0; n < PRODUCE_MAX && s->q_sub < s->q_head && k->seq_head - k->seq_tail < k->nslots;
 	     n++) {
 		uint64_t end = line_end(s, s->q_sub);
+		if (end == s->q_head)
+			break; /* no whole line: cannot happen, and must not be sent cut */
 		size_t len = (size_t)(end - s->q_sub), off = (size_t)(s->q_sub % s->qcap);
 		const char *val = s->q + off;
 		rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -825,7 +828,7 @@ static int kafka_submit(struct sink *s, struct io_uring *ring, uint64_t now)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 	if (!sqe)
 		return -1;
-	io_uring_prep_read(sqe, k->efd, &k->evbuf, sizeof k->evbuf, 0);
+	io_uring_prep_poll_add(sqe, k->efd, POLLIN);
 	io_uring_sqe_set_data64(sqe, SINK_UD(s->index, 0));
 	k->armed = 1;
 	return 1;
@@ -837,6 +840,9 @@ static void kafka_complete(struct sink *s, uint32_t tag, int res, uint64_t now)
 	(void)tag;
 	k->armed = 0;
 	k->poked = 0;
+	uint64_t count; /* reset the eventfd, so the next poll waits for new events */
+	if (read(k->efd, &count, sizeof count) < 0 && errno != EAGAIN && !k->efd_broken)
+		res = -errno;
 	if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED && !k->efd_broken) {
 		k->efd_broken = 1;
 		log_warn("sink %s: cannot wait for Kafka's events through io_uring (%s): polling for "
@@ -851,7 +857,7 @@ static void kafka_tick(struct sink *s, uint64_t now, int idle)
 	struct kafka_sink *k = K(s);
 	(void)idle;
 	serve(s, now);
-	/* Nothing outstanding but our read still waits: end it, or the loop
+	/* Nothing outstanding but our poll still waits: end it, or the loop
 	 * would believe an operation is in flight and keep waking up. */
 	if (k->armed && !k->pending && !k->poked) {
 		uint64_t one = 1;
