@@ -81,9 +81,11 @@ consume() {
 		fail "kcat on $1 failed: $(head -3 "$2.err")"
 }
 
-# check.py MODE KAFKA FILE [DELIVERED]: parses kcat's output and compares
-# it with the lines of FILE.  MODE exact: same multiset; subset: every
-# message is a line of FILE, and at least DELIVERED distinct ones arrived.
+# check.py MODE KAFKA FILE [DELIVERED FAILED]: parses kcat's output and
+# compares it with the lines of FILE.  MODE exact: same multiset; subset:
+# every message is a line of FILE, at least DELIVERED distinct ones arrived
+# (nothing acknowledged is lost), and at most DELIVERED + FAILED (nothing
+# arrived that logd dropped before handing it over).
 cat >"$T/check.py" <<'EOF'
 import collections, json, sys
 mode, kafka, ref = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -112,11 +114,13 @@ if mode == 'exact':
     assert got == want, ('topic and file differ', len(msgs), len(lines),
                          list((got - want).items())[:2], list((want - got).items())[:2])
 else:
-    extra = got - want - want  # a line may come twice (at-least-once), never three times
     unknown = [v for v in got if v not in want]
     assert not unknown, ('lines in the topic that logd never had', unknown[:2])
-    delivered = int(sys.argv[4])
+    delivered, failed = int(sys.argv[4]), int(sys.argv[5])
     assert len(got) >= delivered, ('acknowledged lines missing from the topic', len(got), delivered)
+    # beyond those, only lines whose report failed (timed out in flight)
+    assert len(got) <= delivered + failed, ('lines in the topic logd never handed over',
+                                            len(got), delivered, failed)
 # keys: the question name as a JSON reader decodes it; passivedns: field 5
 parts = collections.defaultdict(set)
 for part, key, val in msgs:
@@ -131,8 +135,8 @@ for part, key, val in msgs:
     parts[key].add(part)
 spread = [k for k, p in parts.items() if k is not None and len(p) > 1]
 assert not spread, ('one key on several partitions', spread[:3])
-print('%s: %d messages, %d distinct, %d keys, %d partitions' %
-      (mode, len(msgs), len(got), len(parts), len({p for p, _, _ in msgs})))
+print('%s: %d messages, %d distinct (%d repeated: at least once), %d keys, %d partitions' %
+      (mode, len(msgs), len(got), len(msgs) - len(got), len(parts), len({p for p, _, _ in msgs})))
 EOF
 
 # run_logd NAME ARGS...: logd on ring $T/NAME/log in the background, pid in $pid
@@ -193,7 +197,7 @@ failed=$(sink_counter "$T/p2.err" kafka: delivery_failed)
 [ $((written + dropped)) = "$lines" ] || fail "phase 2: delivered $written + dropped $dropped != $lines"
 consume down1 "$T/p2.kafka"
 grep -v "counters\|sink file" "$T/p2.err" | cut -c1-300
-python3 "$T/check.py" subset "$T/p2.kafka" "$T/p2.jsonl" "$written" || fail "phase 2: topic check"
+python3 "$T/check.py" subset "$T/p2.kafka" "$T/p2.jsonl" "$written" "$failed" || fail "phase 2: topic check"
 echo "ok: broker 2 down for 2.5 s: file 100 % ($lines lines); kafka delivered $written + dropped $dropped" \
 	"(failed $failed, lags $(sink_counter "$T/p2.err" kafka: lags)) == $lines; all delivered lines in the topic"
 
@@ -233,7 +237,7 @@ echo "$kinds" | awk '$1 > 1 { exit 1 }' || fail "an error kind was logged more t
 grep -q "deliveries succeed again" "$T/p3.err" || fail "no recovery message"
 consume downall "$T/p3.kafka"
 grep -v "counters\|sink file" "$T/p3.err" | cut -c1-300
-python3 "$T/check.py" subset "$T/p3.kafka" "$T/p3.jsonl" "$written" || fail "phase 3: topic check"
+python3 "$T/check.py" subset "$T/p3.kafka" "$T/p3.jsonl" "$written" "$failed" || fail "phase 3: topic check"
 echo "ok: all brokers down: $failed failed, $dropped dropped, $errors client errors (logged:" \
 	"$(echo $kinds)), file 100 %; $written delivered once back"
 
