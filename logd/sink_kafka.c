@@ -13,9 +13,11 @@
  * goes from empty to non-empty, and while messages are outstanding the
  * sink keeps one io_uring poll of it in flight (a poll, not a read: no
  * buffer of ours is left for the kernel to write into at exit), so a
- * report wakes the loop's completion wait at once.  The reports are then served on the
- * loop's thread by rd_kafka_poll(rk, 0), also once per loop turn (tick), so
- * errors are seen when nothing is outstanding.
+ * report wakes the loop's completion wait at once.  The reports are then
+ * served on the loop's thread by rd_kafka_poll(rk, 0), also once per loop
+ * turn (tick), so errors are seen when nothing is outstanding.  When the
+ * last report is in, the sink writes the eventfd itself to end its poll:
+ * an idle sink leaves nothing in flight to keep the loop awake.
  *
  * What is released when.  Every message handed over gets a slot (its
  * sequence number is the message's opaque) recording where its line ends in
@@ -45,9 +47,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <librdkafka/rdkafka.h>
 #include <poll.h>
 #include <stdarg.h>
-#include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
