@@ -27,7 +27,7 @@ ROOT=(); [ "$(id -u)" = 0 ] && ROOT=(--allow-root)
 command -v kcat >/dev/null || { echo "SKIP kcat is not installed (apt-get install kcat)"; exit 0; }
 [ -x "$MOCK" ] || { echo "SKIP $MOCK is not built (make test-build)"; exit 0; }
 T=$(mktemp -d /dev/shm/logd-kafka.XXXXXX)
-pid= feed= mock=
+pid='' feed='' mock=''
 cleanup() {
 	local rc=$?
 	set +e
@@ -144,7 +144,7 @@ EOF
 # run_logd NAME ARGS...: logd on ring $T/NAME/log in the background, pid in $pid
 run_logd() {
 	local name=$1; shift
-	rm -rf "$T/$name"; mkdir -p "$T/$name"
+	rm -rf "${T:?}/$name"; mkdir -p "$T/$name"
 	"$LOGD" --in log --run-dir "$T/$name" "$@" "${ROOT[@]}" 2>"$T/$name.err" &
 	pid=$!
 	for _ in $(seq 100); do [ -e "$T/$name/log" ] && break; sleep 0.05; done
@@ -272,7 +272,7 @@ crash_logd
 for _ in $(seq 100); do [ -e "$T/p4b/log" ] && break; sleep 0.05; done
 "$FEED" --ring "$T/p4b/log" -n $N --rate 20000 --eof --expect "$T/p4b.exp" >/dev/null &
 feed=$!
-for k in 1 2 3; do
+for _ in 1 2 3; do
 	sleep 0.7
 	kill -9 $pid; wait $pid 2>/dev/null || true
 	crash_logd
