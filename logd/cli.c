@@ -8,6 +8,7 @@
 #include "config.h"
 #include "log.h"
 #include "opt.h"
+#include "sink_kafka.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -46,6 +47,31 @@ static void usage(void)
 "                             instead of holding the ring (default 30)\n"
 "      stdout[,size=BYTES][,wait=SECS][,stall=SECS]   standard output (stall\n"
 "                             default 10)\n"
+"      kafka:BROKERS/TOPIC[,OPTION...]  one Kafka message per output line (json:\n"
+"                             per RR; transaction: per transaction; passivedns: per\n"
+"                             line), the line without its newline, keyed by the\n"
+"                             question name (passivedns: by the line's query field)\n"
+"                             so a domain stays on one partition.  BROKERS:\n"
+"                             HOST[:PORT],...\n"
+"                             (IPv6 in brackets); both BROKERS and TOPIC are required,\n"
+"                             e.g. kafka:10.0.0.1:9092,10.0.0.2:9092/dns,linger=0.05\n"
+"          acks=all|1|0       acknowledgement the brokers give (default all)\n"
+"          linger=SECS        wait up to SECS to fill a batch (default 0.005)\n"
+"          compression=C      none, gzip, snappy, lz4 (default) or zstd\n"
+"          batch=BYTES        largest batch per partition request (default 1000000)\n"
+"          timeout=SECS       a message not acknowledged within SECS (default 30) is\n"
+"                             counted failed (delivery_failed) and dropped\n"
+"          max-message=BYTES  largest message (default 1000000); a longer line fails\n"
+"          messages=N         messages handed to librdkafka and not yet reported,\n"
+"                             at most (default 100000); beyond, lines wait in the queue\n"
+"          idempotence        no duplicates from librdkafka's own retries (needs\n"
+"                             acks=all)\n"
+"          properties=FILE    librdkafka settings, name=value per line (TLS, SASL,\n"
+"                             debug...); the options above win over the file\n"
+"          size=, wait=       as for files: the queue holds lines until their\n"
+"                             delivery report; a full queue lags after wait=\n"
+"          stall=SECS         no delivery report for SECS while messages are out:\n"
+"                             drop instead of holding the ring (default timeout+30)\n"
 "  --format FORMAT      json (default; one object per RR), transaction (one object\n"
 "                       per transaction), passivedns (ts||client||server||class||\n"
 "                       query||type||answer||ttl||count)\n"
@@ -65,7 +91,9 @@ static void usage(void)
 "logd also exits 0 once the producer has ended the stream and all is written.\n"
 "File sinks are exactly-once across crashes: RING.logd.state, next to the ring,\n"
 "records how far each file got, so a restarted logd neither loses nor repeats a\n"
-"line.  stdout is at-least-once.\n",
+"line.  stdout is at-least-once, and so is Kafka: the ring keeps a record until\n"
+"every line of it has its delivery report, so a restart may send again records\n"
+"that were acknowledged, never loses one that was not.\n",
 	       LOGD_MAX_SINKS, STATE_PATH_MAX, FMT_SENSOR_MAX);
 	exit(0);
 }
@@ -157,13 +185,20 @@ static void parse_sink(struct logd_config *c, const char *spec)
 		sp->kind = SINK_STDOUT;
 		sp->stall_ns = 10 * NS;
 		rest = buf[6] ? buf + 7 : NULL;
+	} else if (!strncmp(buf, "kafka:", 6)) {
+		sp->kind = SINK_KAFKA;
+		struct kafka_opts ko;
+		char why[400];
+		if (kafka_spec_parse(spec, &ko, sp, why, sizeof why) < 0)
+			bad_sink(spec, "%s%s", why, "");
 	} else {
-		static const char *const later[] = { "syslog:", "fluentd:", "kafka:" };
+		static const char *const later[] = { "syslog:", "fluentd:" };
 		for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
 			if (!strncmp(buf, later[i], strlen(later[i])))
 				bad_sink(spec, "%s sinks are not available in this build yet%s (available: "
-					       "file:PATH, stdout)", later[i], "");
-		bad_sink(spec, "expected file:PATH[,OPTION...] or stdout[,OPTION...]%s%s", "", "");
+					       "file:PATH, stdout, kafka:BROKERS/TOPIC)", later[i], "");
+		bad_sink(spec, "expected file:PATH[,OPTION...], stdout[,OPTION...] or "
+			       "kafka:BROKERS/TOPIC[,OPTION...]%s%s", "", "");
 	}
 	int max_files = 0;
 	while (rest && *rest) {

@@ -15,7 +15,8 @@
 
 #define D(field, name, help) STAT_DESC(struct sink_stats, field, name, help)
 const struct stat_desc sink_stat_desc[] = {
-	D(lines_written, "lines_written", "lines written whole to the sink"),
+	D(lines_written, "lines_written",
+	  "lines written whole to the sink (Kafka: messages the brokers acknowledged)"),
 	D(bytes_written, "bytes_written", "bytes written to the sink"),
 	D(lines_dropped, "lines_dropped", "lines not written, all causes"),
 	D(bytes_dropped, "bytes_dropped", "bytes of the lines not written"),
@@ -34,6 +35,12 @@ const struct stat_desc sink_stat_desc[] = {
 	D(compress_failures, "compress_failures", "rotated files that could not be compressed"),
 	D(stalls, "stalls", "times a write stayed in flight past the stall limit"),
 	D(lags, "lags", "times the queue stayed full past the wait limit"),
+	D(delivery_failed, "delivery_failed",
+	  "lines the peer did not acknowledge (Kafka: failed delivery reports, messages refused)"),
+	D(queue_full_waits, "queue_full_waits",
+	  "times the client library's queue was full, so lines waited in the sink's own queue"),
+	D(client_errors, "client_errors",
+	  "errors reported by the client library (Kafka: brokers unreachable, authentication...)"),
 };
 #undef D
 const size_t sink_stat_count = sizeof sink_stat_desc / sizeof sink_stat_desc[0];
@@ -273,6 +280,24 @@ static void advance(struct sink *s, size_t n)
 	s->st.bytes_written += n;
 }
 
+static void end_lag(struct sink *s)
+{
+	if (s->lagging && s->q_head == s->q_tail) {
+		s->lagging = 0;
+		log_info("sink %s: caught up; %" PRIu64 " lines dropped while it lagged", s->name,
+			 s->st.lines_dropped - s->dropped_before_lag);
+	}
+}
+
+void sink_settle(struct sink *s, size_t n, uint64_t failed_lines, uint64_t failed_bytes)
+{
+	advance(s, n);
+	s->st.lines_written -= failed_lines;
+	s->st.bytes_written -= failed_bytes;
+	drop(s, failed_lines, failed_bytes, &s->st.lines_dropped_failing);
+	end_lag(s);
+}
+
 void sink_fail(struct sink *s, uint64_t now, const char *why)
 {
 	uint64_t lines = s->lines_head - s->lines_tail, bytes = s->q_head - s->q_tail;
@@ -353,11 +378,7 @@ void sink_complete(struct sink *s, uint32_t tag, int res, uint64_t now)
 		s->ops->wrote(s, len);
 	advance(s, len);
 	s->backoff_ns = 0;
-	if (s->lagging && s->q_head == s->q_tail) {
-		s->lagging = 0;
-		log_info("sink %s: caught up; %" PRIu64 " lines dropped while it lagged", s->name,
-			 s->st.lines_dropped - s->dropped_before_lag);
-	}
+	end_lag(s);
 	if (s->in_failure) {
 		log_info("sink %s: writing again after a failure; %" PRIu64 " lines dropped meanwhile",
 			 s->name, s->st.lines_dropped - s->dropped_before_failure);

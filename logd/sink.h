@@ -68,6 +68,12 @@ struct sink_stats {
 	uint64_t writes, write_errors, short_writes;
 	uint64_t reopens, rotations, rotate_failures, compress_failures;
 	uint64_t stalls, lags;
+	/* Sinks that hand lines to a client library (Kafka) rather than write
+	 * them: lines_written counts the acknowledged ones. */
+	uint64_t delivery_failed; /* refused or not acknowledged; joins lines_dropped_failing
+				    * once the lines before it are settled */
+	uint64_t queue_full_waits; /* the library's queue was full: lines waited in ours */
+	uint64_t client_errors; /* errors the library reported (brokers down...) */
 };
 
 extern const struct stat_desc sink_stat_desc[];
@@ -200,6 +206,13 @@ int sink_on_mark(const struct sink *s);
 /* At exit with writes unfinished: count every line not written as dropped
  * (the in-flight write's too) and release the sink's hold on the ring. */
 void sink_abandon(struct sink *s);
+/* For kinds with their own complete() whose lines finish one by one (a
+ * Kafka sink, as delivery reports come back): the bytes up to q_tail + n,
+ * whole lines, are finished; failed_lines of them (failed_bytes bytes) were
+ * not delivered and are counted as dropped, the rest as written.  Settles
+ * the marks they complete (done_pos) and ends lagging once the queue is
+ * empty. */
+void sink_settle(struct sink *s, size_t n, uint64_t failed_lines, uint64_t failed_bytes);
 /* Enter the failing state: drop what is queued, retry after the backoff.
  * why is logged once per failure episode. */
 void sink_fail(struct sink *s, uint64_t now, const char *why);

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-enum sink_kind { SINK_FILE, SINK_STDOUT };
+enum sink_kind { SINK_FILE, SINK_STDOUT, SINK_KAFKA };
 
 #define SINK_MAX_WRITE (1u << 20) /* bytes per write operation */
 
@@ -33,6 +33,8 @@ struct sink_spec {
 int sink_file_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos,
 		     size_t max_line);
 int sink_stdout_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos);
+/* sink_kafka.h has the rest of the Kafka sink (its spec and options). */
+int sink_kafka_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos);
 
 /* File sinks only: apply the recovery entry found in the state file (or
  * NULL) once the file is open - truncate what was written after the
