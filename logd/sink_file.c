@@ -394,7 +394,20 @@ static void rotate(struct sink *s, uint64_t now)
 	struct file_sink *f = F(s);
 	const char *p = f->spec.path;
 	char a[STATE_PATH_MAX + 24], b[STATE_PATH_MAX + 24];
-	for (unsigned k = f->spec.max_files; k >= 1; k--) {
+	/* Shift only up to the first free number: a crash between two renames
+	 * of an earlier rotation leaves a gap, and filling it here keeps the
+	 * numbers contiguous (PATH.1 newest) instead of carrying the gap on. */
+	unsigned top = f->spec.max_files;
+	for (unsigned k = 1; k < f->spec.max_files; k++) {
+		struct stat sb;
+		snprintf(a, sizeof a, "%s.%u", p, k);
+		snprintf(b, sizeof b, "%s.%u.gz", p, k);
+		if (lstat(a, &sb) < 0 && errno == ENOENT && lstat(b, &sb) < 0 && errno == ENOENT) {
+			top = k;
+			break;
+		}
+	}
+	for (unsigned k = top; k >= 1; k--) {
 		for (int gz = 0; gz < 2; gz++) {
 			snprintf(a, sizeof a, "%s.%u%s", p, k, gz ? ".gz" : "");
 			snprintf(b, sizeof b, "%s.%u%s", p, k + 1, gz ? ".gz" : "");

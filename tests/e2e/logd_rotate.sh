@@ -61,6 +61,22 @@ echo junk >"$T/z/out.gz-tmp.99"
 gzip -dc "$T/z/out.2.gz" | cmp -s - "$T/z2.ref" || fail "swept out.2.gz differs"
 echo "ok: leftover uncompressed file and temporary file handled after a crash"
 
+# ---- 2c. a crash between two renames of a rotation left a gap (out.1
+# missing): the next rotation fills it instead of carrying it on, so the
+# numbers stay contiguous and nothing beyond the gap is pushed out early
+mkdir -p "$T/g"
+rm -rf "$T/run"; mkdir -p "$T/run"
+echo old3 >"$T/g/out.3"; echo old2 >"$T/g/out.2"
+"$FEED" --ring "$T/run/log" -n 2000 --eof --expect "$T/exp.g" >/dev/null
+"$LOGD" --in log --run-dir "$T/run" --sink "file:$T/g/out,max-size=1M,max-files=4" \
+	"${ROOT[@]}" 2>"$T/g.err" || fail "logd (gap) exited $?"
+[ "$(counter "$T/g.err" rotations)" = 1 ] || fail "expected 1 rotation, got $(counter "$T/g.err" rotations)"
+[ "$(ls "$T/g" | tr '\n' ' ')" = "out out.1 out.2 out.3 " ] || fail "after gap: $(ls "$T/g")"
+[ "$(cat "$T/g/out.2")$(cat "$T/g/out.3")" = old2old3 ] || fail "files beyond the gap were moved"
+cat "$T/g/out.1" "$T/g/out" >"$T/g.all"
+"$FEED" --verify "$T/g.all" --expect "$T/exp.g" || fail "gap rotation lost or repeated lines"
+echo "ok: a gap left by a crash mid-rotation is filled by the next rotation"
+
 # ---- 3. by time: rotate-every=1 while records trickle in for ~4 s
 mkdir -p "$T/t"
 rm -rf "$T/run"; mkdir -p "$T/run"
