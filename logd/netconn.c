@@ -15,6 +15,14 @@
  * sends (IOSQE_IO_LINK: each starts after the previous one completed, and a
  * failure cancels the rest, which is sent again from the first not
  * accepted).  So a sink never has two sends racing each other.
+ *
+ * Datagrams are sent with MSG_DONTWAIT, and a full receiver (EAGAIN) is
+ * waited for with an io_uring poll for POLLOUT before the chain is sent
+ * again.  Letting io_uring wait by itself would be simpler, but on Linux
+ * 6.18 a unix datagram send that io_uring retries after such a wait goes
+ * out empty (0 bytes, reported as a success): rsyslog then sees empty
+ * messages and the records are lost.  A completed datagram send that
+ * reports fewer bytes than the message is resent all the same.
  */
 #include "netconn.h"
 
@@ -25,6 +33,7 @@
 #include <inttypes.h>
 #include <linux/sockios.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +41,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-enum { OP_CONNECT = 1, OP_TIMEOUT, OP_SEND, OP_RECV, OP_CANCEL };
+enum { OP_CONNECT = 1, OP_TIMEOUT, OP_SEND, OP_RECV, OP_CANCEL, OP_POLL };
 #define GEN_MASK 0xffffffu
 #define TAG(nc, op, slot) (((nc)->gen & GEN_MASK) << 8 | (uint32_t)(slot) << 4 | (uint32_t)(op))
 #define LINE_MIN 40 /* shortest line any format writes (passivedns, empty fields) */
@@ -411,7 +420,8 @@ static void conn_lost(struct sink *s, uint64_t now, const char *why)
 		 "meanwhile", s->name, why, NC_BACKOFF_MIN_NS / 1e9, NC_BACKOFF_MAX_NS / 1e9, again);
 	close_fd(s, 1);
 	nc->state = NC_DOWN;
-	nc->sending = nc->receiving = nc->cancelling = 0;
+	nc->sending = nc->receiving = nc->cancelling = nc->polling = nc->want_poll = 0;
+	nc->stall_from = 0;
 	nc->chain_n = 0;
 	nc->rlen = 0;
 	s->q_sub = s->q_tail;
@@ -463,6 +473,7 @@ static void on_connect(struct sink *s, int res, uint64_t now)
 static void end_send_stall(struct sink *s)
 {
 	struct netconn *nc = NC(s);
+	nc->stall_from = 0;
 	if (!nc->stalled_send)
 		return;
 	nc->stalled_send = 0;
@@ -501,14 +512,21 @@ static void on_dgram_sent(struct sink *s, unsigned slot, int res, uint64_t now)
 	if (++nc->chain_done < nc->chain_n)
 		return;
 	nc->sending = 0;
-	end_send_stall(s);
 	unsigned i;
 	for (i = 0; i < nc->chain_n; i++) {
 		int r = nc->chain_res[i];
 		uint64_t len = 4ull + nc->chain_len[i];
-		if (r >= 0) {
+		if (r >= 0 && (uint32_t)r == nc->chain_len[i]) {
 			s->st.writes++;
 			settle(s, len, 1, nc->chain_len[i], 1);
+		} else if (r >= 0) {
+			s->st.write_errors++;
+			if (!nc->short_dgram_logged)
+				log_warn("sink %s: the kernel sent %d bytes of a %u-byte datagram: sending it "
+					 "again (logged once)", s->name, r, nc->chain_len[i]);
+			nc->short_dgram_logged = 1;
+			nc->chain_res[i] = -ENOBUFS; /* retried after a pause, below */
+			break;
 		} else if (r == -EMSGSIZE) {
 			s->st.write_errors++;
 			if (!nc->oversize_logged)
@@ -524,12 +542,17 @@ static void on_dgram_sent(struct sink *s, unsigned slot, int res, uint64_t now)
 	unsigned n = nc->chain_n;
 	nc->chain_n = 0;
 	s->q_sub = s->q_tail;
-	if (i == n)
+	if (i == n) {
+		end_send_stall(s);
 		return;
+	}
 	int r = nc->chain_res[i];
-	if (r == -EAGAIN || r == -ENOBUFS) {
-		nc->hold_until = now + NC_PAUSE_NS; /* the receiver's queue is full: try again */
+	if (r == -EAGAIN) {
+		nc->want_poll = 1; /* the receiver's queue is full: wait for room */
+	} else if (r == -ENOBUFS) {
+		nc->hold_until = now + NC_PAUSE_NS; /* no poll tells when buffers are back */
 	} else if (r != -EINTR && r != -ECANCELED) {
+		end_send_stall(s);
 		s->st.write_errors++;
 		conn_lost(s, now, strerror(-r));
 	}
@@ -577,6 +600,7 @@ void nc_complete(struct sink *s, uint32_t tag, int res, uint64_t now)
 		break;
 	case OP_RECV: on_recv(s, res, now); break;
 	case OP_CANCEL: nc->cancelling = 0; break;
+	case OP_POLL: nc->polling = 0; break; /* room, or an error the send will report */
 	default: break; /* the connect timeout */
 	}
 }
@@ -692,7 +716,7 @@ static int send_chain(struct sink *s, struct io_uring *ring, uint64_t now)
 	}
 	for (unsigned j = 0; j < k; j++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-		io_uring_prep_sendmsg(sqe, nc->fd, &nc->msg[j], MSG_NOSIGNAL);
+		io_uring_prep_sendmsg(sqe, nc->fd, &nc->msg[j], MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (j + 1 < k)
 			sqe->flags |= IOSQE_IO_LINK;
 		io_uring_sqe_set_data64(sqe, SINK_UD(s->index, TAG(nc, OP_SEND, j)));
@@ -700,7 +724,8 @@ static int send_chain(struct sink *s, struct io_uring *ring, uint64_t now)
 	nc->chain_n = k;
 	nc->chain_done = 0;
 	nc->sending = 1;
-	nc->send_since = now;
+	if (!nc->stall_from)
+		nc->stall_from = now; /* kept while it waits for room */
 	nc->pending += k;
 	s->q_sub = at;
 	mark_sent(s, at);
@@ -715,7 +740,18 @@ int nc_submit(struct sink *s, struct io_uring *ring, uint64_t now)
 	if (nc->state != NC_UP)
 		return 0;
 	int n = 0;
-	if (!nc->sending && s->q_sub < s->q_head && now >= nc->hold_until) {
+	if (nc->want_poll && !nc->polling) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+		if (!sqe)
+			return -1;
+		io_uring_prep_poll_add(sqe, nc->fd, POLLOUT);
+		io_uring_sqe_set_data64(sqe, SINK_UD(s->index, TAG(nc, OP_POLL, 0)));
+		nc->want_poll = 0;
+		nc->polling = 1;
+		nc->pending++;
+		return 1;
+	}
+	if (!nc->sending && !nc->polling && s->q_sub < s->q_head && now >= nc->hold_until) {
 		int r = is_stream(nc) ? send_stream(s, ring, now) : send_chain(s, ring, now);
 		if (r < 0)
 			return -1;
@@ -797,7 +833,9 @@ void nc_tick(struct sink *s, uint64_t now, int idle)
 	struct netconn *nc = NC(s);
 	(void)idle;
 	poll_acks(s);
-	if (nc->sending && !nc->stalled_send && s->stall_ns && now - nc->send_since > s->stall_ns) {
+	uint64_t since = is_stream(nc) ? nc->send_since : nc->stall_from;
+	int waiting = nc->sending || nc->polling || nc->want_poll;
+	if (waiting && !nc->stalled_send && s->stall_ns && now - since > s->stall_ns) {
 		nc->stalled_send = 1;
 		s->st.stalls++;
 		update_stalled(s);

@@ -75,7 +75,7 @@ int nc_parse_address(struct net_spec *n, const char *addr, int stream_unix, int 
 #define NC_BACKOFF_MIN_NS 100000000ull /* 0.1 s */
 #define NC_BACKOFF_MAX_NS 30000000000ull /* 30 s */
 #define NC_CONNECT_TIMEOUT_S 5
-#define NC_PAUSE_NS 10000000ull /* after EAGAIN/ENOBUFS on a datagram */
+#define NC_PAUSE_NS 10000000ull /* after ENOBUFS on a datagram */
 /* The delay after the one just used: doubling, at most the maximum. */
 uint64_t nc_backoff_next(uint64_t cur);
 
@@ -146,7 +146,9 @@ struct netconn {
 	int chain_res[NC_CHAIN];
 	struct msghdr msg[NC_CHAIN];
 	struct iovec iov[NC_CHAIN][2];
-	uint64_t hold_until; /* pause after EAGAIN/ENOBUFS */
+	uint64_t hold_until; /* pause after ENOBUFS */
+	int want_poll, polling; /* a datagram receiver was full: wait for POLLOUT */
+	uint64_t stall_from; /* datagrams: first send not yet accepted */
 	int stalled_send; /* s->stalled because of a pending send */
 
 	/* a stream's acknowledgements */
@@ -164,7 +166,8 @@ struct netconn {
 	uint64_t backoff_ns, retry_at, down_since;
 	unsigned attempts; /* failed since the last connection */
 	int episode; /* in a failure episode (logged once) */
-	int ever_connected, lag_down, stalled_down, oversize_logged, unknown_ack_logged;
+	int ever_connected, lag_down, stalled_down;
+	int oversize_logged, unknown_ack_logged, short_dgram_logged;
 
 	struct nc_unit *units;
 	unsigned u_cap, u_first, u_n;
