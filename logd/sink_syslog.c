@@ -69,7 +69,8 @@ static int by_name_or_number(const char *s, const char *const *names, unsigned n
 			*out = i;
 			return 0;
 		}
-	if (*s < '0' || *s > '9' || strlen(s) > 2)
+	size_t len = strlen(s);
+	if (!len || len > 2 || s[0] < '0' || s[0] > '9' || (len == 2 && (s[1] < '0' || s[1] > '9')))
 		return -1;
 	unsigned v = (unsigned)atoi(s);
 	if (v >= n || (s[0] == '0' && s[1]))
