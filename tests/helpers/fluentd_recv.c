@@ -4,7 +4,7 @@
  * json-c.
  *
  *   fluentd_recv (--unix PATH | --tcp PORT) --out FILE [--tag TAG]
- *                [--stall-after N] [--ready FILE]
+ *                [--stall-after N] [--ack-delay MS] [--ready FILE]
  *
  * Accepts any number of connections on a unix stream socket or
  * 127.0.0.1:PORT.  Every message must be a Forward-mode chunk
@@ -19,6 +19,8 @@
  * with a trailer in FILE was written whole before its ack was sent, and
  * entries without a trailer (the receiver was killed) were never acked.
  *
+ * --ack-delay MS holds each ack that long after the chunk is written (so a
+ * receiver killed meanwhile leaves chunks written but not acked).
  * --stall-after N stops reading every connection once N entries have been
  * written (after the chunk that reaches N); SIGUSR1 toggles reading.  The
  * listening socket keeps accepting.  SIGTERM/SIGINT: exit 0.  --ready FILE
@@ -38,6 +40,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CLIENTS 32
@@ -124,12 +127,55 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key)
 	return NULL;
 }
 
+#define MAX_ACKS 4096
+
 struct ctx {
 	int outfd;
 	const char *tag;
 	uint64_t entries, chunks, stall_after;
 	int reading;
+	uint64_t ack_delay_ms;
+	struct held_ack {
+		int fd;
+		uint64_t due;
+		msgpack_sbuffer sb;
+	} acks[MAX_ACKS];
+	unsigned nacks;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void send_ack(int fd, msgpack_sbuffer *sb)
+{
+	/* A peer that went away: its chunk stays unacked, as it should. */
+	if (send(fd, sb->data, sb->size, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+		perror("fluentd_recv: send ack");
+	msgpack_sbuffer_destroy(sb);
+}
+
+/* Sends the held acks that are due (all of fd's with fd >= 0 and force). */
+static void release_acks(struct ctx *c, int fd, int drop)
+{
+	uint64_t now = now_ms();
+	unsigned k = 0;
+	for (unsigned i = 0; i < c->nacks; i++) {
+		struct held_ack *a = &c->acks[i];
+		if (fd >= 0 ? a->fd == fd : a->due <= now) {
+			if (drop)
+				msgpack_sbuffer_destroy(&a->sb);
+			else
+				send_ack(a->fd, &a->sb);
+		} else {
+			c->acks[k++] = *a;
+		}
+	}
+	c->nacks = k;
+}
 
 static void write_all(int fd, const char *p, size_t n)
 {
@@ -213,10 +259,10 @@ static void handle(struct ctx *c, int fd, const msgpack_object *msg)
 		msgpack_pack_str_body(&pk, "ack", 3);
 		msgpack_pack_str(&pk, chunk->via.str.size);
 		msgpack_pack_str_body(&pk, chunk->via.str.ptr, chunk->via.str.size);
-		/* A peer that went away: its chunk stays unacked, as it should. */
-		if (send(fd, sb.data, sb.size, MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
-			perror("fluentd_recv: send ack");
-		msgpack_sbuffer_destroy(&sb);
+		if (c->ack_delay_ms && c->nacks < MAX_ACKS)
+			c->acks[c->nacks++] = (struct held_ack){ fd, now_ms() + c->ack_delay_ms, sb };
+		else
+			send_ack(fd, &sb);
 	}
 	if (c->stall_after && c->entries >= c->stall_after && c->reading) {
 		c->reading = 0;
@@ -276,11 +322,12 @@ int main(int argc, char **argv)
 {
 	const char *path = NULL, *out = NULL, *ready = NULL;
 	int port = 0;
-	struct ctx c = { .reading = 1 };
+	static struct ctx c = { .reading = 1 };
 	static const struct option lo[] = {
 		{ "unix", required_argument, NULL, 'u' }, { "tcp", required_argument, NULL, 't' },
 		{ "out", required_argument, NULL, 'o' },  { "tag", required_argument, NULL, 'g' },
 		{ "stall-after", required_argument, NULL, 's' },
+		{ "ack-delay", required_argument, NULL, 'a' },
 		{ "ready", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -291,6 +338,7 @@ int main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'g': c.tag = optarg; break;
 		case 's': c.stall_after = strtoull(optarg, NULL, 10); break;
+		case 'a': c.ack_delay_ms = strtoull(optarg, NULL, 10); break;
 		case 'r': ready = optarg; break;
 		default: return 2;
 		}
@@ -330,7 +378,8 @@ int main(int argc, char **argv)
 		}
 		for (int i = 1; i < n; i++)
 			pf[i].events = c.reading ? POLLIN : 0;
-		if (poll(pf, (nfds_t)n, 200) < 0) {
+		release_acks(&c, -1, 0);
+		if (poll(pf, (nfds_t)n, c.nacks ? 5 : 200) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("fluentd_recv: poll");
@@ -362,6 +411,7 @@ int main(int argc, char **argv)
 			if (r < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			/* closed: a partial message left behind is the peer's loss */
+			release_acks(&c, pf[i].fd, 1);
 			close(pf[i].fd);
 			msgpack_unpacker_free(up[i]);
 			pf[i] = pf[n - 1];
