@@ -265,6 +265,7 @@ static void handle(struct ctx *c, int fd, const msgpack_object *msg)
 			send_ack(fd, &sb);
 	}
 	if (c->stall_after && c->entries >= c->stall_after && c->reading) {
+		c->stall_after = 0; /* once: SIGUSR1 resumes for good */
 		c->reading = 0;
 		fprintf(stderr, "fluentd_recv: stopped reading after %llu entries\n",
 			(unsigned long long)c->entries);
