@@ -415,9 +415,13 @@ static void conn_lost(struct sink *s, uint64_t now, const char *why)
 	uint64_t again = lines_unacked(s);
 	s->st.disconnects++;
 	s->st.lines_requeued += again;
-	log_warn("sink %s: connection lost: %s; reconnecting with backoff (%.1f s doubling to %.0f s); "
-		 "%" PRIu64 " lines sent but not acknowledged will be sent again, new records are queued "
-		 "meanwhile", s->name, why, NC_BACKOFF_MIN_NS / 1e9, NC_BACKOFF_MAX_NS / 1e9, again);
+	char resend[96] = "";
+	if (is_stream(nc))
+		snprintf(resend, sizeof resend, "; %" PRIu64 " lines sent but not acknowledged will be sent "
+			 "again", again);
+	log_warn("sink %s: connection lost: %s; reconnecting with backoff (%.1f s doubling to %.0f s)%s; "
+		 "new records are queued meanwhile", s->name, why, NC_BACKOFF_MIN_NS / 1e9,
+		 NC_BACKOFF_MAX_NS / 1e9, resend);
 	close_fd(s, 1);
 	nc->state = NC_DOWN;
 	nc->sending = nc->receiving = nc->cancelling = nc->polling = nc->want_poll = 0;
@@ -542,10 +546,10 @@ static void on_dgram_sent(struct sink *s, unsigned slot, int res, uint64_t now)
 	unsigned n = nc->chain_n;
 	nc->chain_n = 0;
 	s->q_sub = s->q_tail;
-	if (i == n) {
+	if (i) /* progress: a slow receiver is not a stuck one */
 		end_send_stall(s);
+	if (i == n)
 		return;
-	}
 	int r = nc->chain_res[i];
 	if (r == -EAGAIN) {
 		nc->want_poll = 1; /* the receiver's queue is full: wait for room */
