@@ -550,6 +550,8 @@ static void on_dgram_sent(struct sink *s, unsigned slot, int res, uint64_t now)
 		end_send_stall(s);
 	if (i == n)
 		return;
+	if (!nc->stall_from)
+		nc->stall_from = now; /* waiting again: the stall clock starts now */
 	int r = nc->chain_res[i];
 	if (r == -EAGAIN) {
 		nc->want_poll = 1; /* the receiver's queue is full: wait for room */

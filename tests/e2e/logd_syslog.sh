@@ -147,6 +147,7 @@ r=$(check "$T/imtcp-dnstrail.log" "$T/f1" $((3 * 8 + 4)) dnstrail $procid exact)
 for s in unix tcp; do
 	[ "$(counter "$T/logd1.err" "syslog:$s" lines_written)" = "$lines" ] || fail "$s: lines_written != $lines"
 	[ "$(counter "$T/logd1.err" "syslog:$s" lines_dropped)" = 0 ] || fail "$s: lines dropped"
+	[ "$(counter "$T/logd1.err" "syslog:$s" stalls)" = 0 ] || fail "$s: a busy receiver counted as a stall"
 done
 echo "ok: $N transactions, $lines lines: rsyslog got each, in order, over unix and tcp"
 
