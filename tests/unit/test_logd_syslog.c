@@ -180,6 +180,8 @@ static struct batch_rec brec[1024];
 static struct batch make_batch(uint64_t base, uint32_t first, uint32_t n, size_t pad)
 {
 	struct batch b = { .buf = bbuf, .cap = sizeof bbuf, .rec = brec, .max = 1024 };
+	ck_assert_uint_le(n, 1024);
+	ck_assert_uint_le(n * (pad + 100), sizeof bbuf);
 	for (uint32_t i = 0; i < n; i++) {
 		int w = snprintf(bbuf + b.len, 128, "{\"tstamp\":\"2020-09-13T12:26:%02u.%09uZ\",\"n\":%u,\"pad\":\"",
 				 (first + i) % 60, (first + i) * 7, first + i);
@@ -321,6 +323,61 @@ START_TEST(unix_datagrams_exact)
 	ck_assert_uint_eq(s.st.lines_dropped, 0);
 	ck_assert_uint_eq(s.done_pos, 1000 + 100ull * N);
 	ck_assert_uint_eq(s.q_tail, s.q_head);
+	close_sink(&s);
+	close(srv);
+}
+END_TEST
+
+START_TEST(unix_receiver_stuck_then_back)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/stuck.sock", dir);
+	int srv = unix_dgram_server(path);
+	char addr[140];
+	snprintf(addr, sizeof addr, "unix:%s", path);
+	struct sink s;
+	make_sink(&s, addr, 4 << 20, NULL);
+	uint64_t t = 1000 * SEC;
+	for (int i = 0; i < 10 && NC(&s)->state != NC_UP; i++)
+		turn(&s, t, 50);
+	/* more than the receiver's queue and the socket buffer hold */
+	enum { N = 2000, PAD = 400 };
+	struct batch b = make_batch(1000, 0, N / 2, PAD);
+	sink_offer(&s, &b);
+	b = make_batch(1000 + 100ull * N / 2, N / 2, N / 2, PAD);
+	sink_offer(&s, &b);
+	for (int i = 0; i < 2000 && !NC(&s)->polling; i++)
+		turn(&s, t += MS, 1);
+	ck_assert_int_eq(NC(&s)->polling, 1);
+	uint64_t accepted = s.st.lines_written;
+	ck_assert_uint_lt(accepted, N);
+	/* still waiting after stall= (30 s): stalled, new records dropped */
+	turn(&s, t += 29 * SEC, 1);
+	ck_assert_int_eq(s.stalled, 0);
+	turn(&s, t += 2 * SEC, 1);
+	ck_assert_int_eq(s.stalled, 1);
+	ck_assert_uint_eq(s.st.stalls, 1);
+	b = make_batch(1000 + 100ull * N, N, 10, PAD);
+	sink_offer(&s, &b);
+	ck_assert_uint_eq(s.st.lines_dropped_failing, 10);
+	/* the receiver reads again: the queue goes out, the stall ends */
+	static char msg[70000], want[70000];
+	uint32_t got = 0;
+	for (int i = 0; i < 100000 && got < N; i++) {
+		turn(&s, t += MS, 1);
+		ssize_t r;
+		while ((r = recv(srv, msg, sizeof msg, MSG_DONTWAIT)) >= 0) {
+			size_t wn = expected_msg(want, got, PAD, 134, "dnstrail");
+			ck_assert_msg((size_t)r == wn && !memcmp(msg, want, wn), "datagram %u", got);
+			got++;
+		}
+	}
+	ck_assert_uint_eq(got, N);
+	ck_assert_int_eq(s.stalled, 0);
+	ck_assert_uint_eq(s.st.stalls, 1);
+	ck_assert_uint_eq(s.st.lines_written, N);
+	ck_assert_uint_eq(s.st.lines_written + s.st.lines_dropped, N + 10);
+	ck_assert_uint_eq(s.done_pos, 1000 + 100ull * (N + 10));
 	close_sink(&s);
 	close(srv);
 }
@@ -622,6 +679,7 @@ int main(void)
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, timestamps);
 	tcase_add_test(tc, unix_datagrams_exact);
+	tcase_add_test(tc, unix_receiver_stuck_then_back);
 	tcase_add_test(tc, tcp_octet_counting);
 	tcase_add_test(tc, tcp_peer_dies_resend_from_first_unacked);
 	tcase_add_test(tc, udp_too_long_dropped_and_counted);
