@@ -4,8 +4,9 @@
  * Every byte goes through mp_raw, the only place that checks room and
  * handles the wrap of a circular buffer, so the encoders above it cannot
  * write out of bounds whatever their arguments.  The JSON transcoder is a
- * recursive descent bounded by MP_JSON_DEPTH; it writes each string in two
- * passes (its decoded length first, for the header), and objects and arrays
+ * recursive descent bounded by MP_JSON_DEPTH; it writes a string with
+ * escapes in two passes (its decoded length first, for the header; one
+ * without, the usual case, is copied as it is), and objects and arrays
  * with 16-bit count headers patched once their members are counted, so it
  * never needs a second buffer.
  */
@@ -29,15 +30,23 @@ void mp_raw(struct mpw *w, const void *p, size_t n)
 		return;
 	}
 	size_t off = (size_t)(w->pos % w->cap);
-	size_t first = w->cap - off < n ? w->cap - off : n;
-	memcpy(w->buf + off, p, first);
-	memcpy(w->buf, (const uint8_t *)p + first, n - first);
+	if (off + n <= w->cap) {
+		memcpy(w->buf + off, p, n);
+	} else {
+		size_t first = w->cap - off;
+		memcpy(w->buf + off, p, first);
+		memcpy(w->buf, (const uint8_t *)p + first, n - first);
+	}
 	w->pos += n;
 }
 
 static void put1(struct mpw *w, uint8_t b)
 {
-	mp_raw(w, &b, 1);
+	if (w->err || w->limit == w->pos) {
+		w->err = 1;
+		return;
+	}
+	w->buf[w->pos++ % w->cap] = b;
 }
 
 /* Type byte and a big-endian integer of size bytes. */
@@ -256,71 +265,61 @@ static size_t utf8_encode(uint8_t *o, unsigned cp)
 
 /* One pass over a JSON string body (in->p just after the opening quote):
  * its decoded length, and with w its decoded bytes written.  Leaves in->p
- * after the closing quote.  -1 when malformed. */
+ * after the closing quote.  -1 when malformed.  Runs of bytes that need no
+ * decoding - nearly all of them - are measured and copied whole. */
 static long j_string(struct jin *in, struct mpw *w)
 {
 	const char *p = in->p, *end = in->end;
-	uint8_t buf[256];
-	size_t fill = 0;
 	long len = 0;
 	for (;;) {
+		const char *run = p;
+		while (p < end && *p != '"' && *p != '\\' && (uint8_t)*p >= 0x20)
+			p++;
+		if (p > run) {
+			len += p - run;
+			if (w)
+				mp_raw(w, run, (size_t)(p - run));
+		}
+		if (p >= end || (uint8_t)*p < 0x20)
+			return -1; /* unterminated, or a raw control character */
+		if (*p++ == '"')
+			break;
 		if (p >= end)
 			return -1;
-		uint8_t c = (uint8_t)*p++;
 		uint8_t tmp[4];
-		size_t k;
-		if (c == '"') {
-			break;
-		} else if (c < 0x20) {
-			return -1; /* raw control characters are not JSON */
-		} else if (c != '\\') {
-			tmp[0] = c;
-			k = 1;
-		} else {
-			if (p >= end)
+		size_t k = 1;
+		switch (*p++) {
+		case '"': tmp[0] = '"'; break;
+		case '\\': tmp[0] = '\\'; break;
+		case '/': tmp[0] = '/'; break;
+		case 'b': tmp[0] = '\b'; break;
+		case 'f': tmp[0] = '\f'; break;
+		case 'n': tmp[0] = '\n'; break;
+		case 'r': tmp[0] = '\r'; break;
+		case 't': tmp[0] = '\t'; break;
+		case 'u': {
+			unsigned cp, lo;
+			if (hex4(p, end, &cp) < 0)
 				return -1;
-			char e = *p++;
-			switch (e) {
-			case '"': tmp[0] = '"'; k = 1; break;
-			case '\\': tmp[0] = '\\'; k = 1; break;
-			case '/': tmp[0] = '/'; k = 1; break;
-			case 'b': tmp[0] = '\b'; k = 1; break;
-			case 'f': tmp[0] = '\f'; k = 1; break;
-			case 'n': tmp[0] = '\n'; k = 1; break;
-			case 'r': tmp[0] = '\r'; k = 1; break;
-			case 't': tmp[0] = '\t'; k = 1; break;
-			case 'u': {
-				unsigned cp, lo;
-				if (hex4(p, end, &cp) < 0)
+			p += 4;
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				return -1; /* a low surrogate alone */
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) < 0 ||
+				    lo < 0xdc00 || lo > 0xdfff)
 					return -1;
-				p += 4;
-				if (cp >= 0xdc00 && cp <= 0xdfff)
-					return -1; /* a low surrogate alone */
-				if (cp >= 0xd800 && cp <= 0xdbff) {
-					if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) < 0 ||
-					    lo < 0xdc00 || lo > 0xdfff)
-						return -1;
-					p += 6;
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				}
-				k = utf8_encode(tmp, cp);
-				break;
+				p += 6;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 			}
-			default: return -1;
-			}
+			k = utf8_encode(tmp, cp);
+			break;
+		}
+		default: return -1;
 		}
 		len += (long)k;
-		if (w) {
-			if (fill + k > sizeof buf) {
-				mp_raw(w, buf, fill);
-				fill = 0;
-			}
-			memcpy(buf + fill, tmp, k);
-			fill += k;
-		}
+		if (w)
+			mp_raw(w, tmp, k);
 	}
-	if (w)
-		mp_raw(w, buf, fill);
 	in->p = p;
 	return len;
 }
@@ -328,6 +327,16 @@ static long j_string(struct jin *in, struct mpw *w)
 static int j_str_value(struct jin *in, struct mpw *w)
 {
 	in->p++; /* the quote */
+	/* The usual string has no escape: its bytes are its value. */
+	const char *q = memchr(in->p, '"', (size_t)(in->end - in->p));
+	if (q && !memchr(in->p, '\\', (size_t)(q - in->p))) {
+		for (const char *c = in->p; c < q; c++)
+			if ((uint8_t)*c < 0x20)
+				return -1;
+		mp_str(w, in->p, (size_t)(q - in->p));
+		in->p = q + 1;
+		return 0;
+	}
 	struct jin copy = *in;
 	long len = j_string(&copy, NULL);
 	if (len < 0)
