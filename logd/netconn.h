@@ -31,10 +31,26 @@
  * once the connection has been down for wait= seconds the sink lags: it
  * stops holding the ring and the reading, and drops (counting) new
  * records until it is up again and has delivered what it held.  Down for
- * stall= seconds, or a send pending that long, it is also stalled: logd no
- * longer waits for it at exit.  Every SQE's tag carries the connection's
- * generation, so completions from a connection given up are recognised
- * and ignored; a new connection starts only when none is left in flight.
+ * stall= seconds, or with a send waiting that long for the peer to make
+ * room, it is stalled: new records are dropped (counted) and logd no
+ * longer waits for it to exit; what it holds is kept, and goes out if the
+ * peer comes back.  Every SQE's tag carries the connection's generation,
+ * so completions from a connection given up are recognised and ignored; a
+ * new connection starts only when none is left in flight.
+ *
+ * What a broken connection costs, per transport:
+ *   - unix datagram, UDP: a datagram the kernel accepted counts as
+ *     delivered; one it refused (peer gone) is sent again, whole, on the
+ *     next connection.  Datagrams accepted but not read when the receiver
+ *     died are lost (nothing tells), and UDP itself may lose any datagram.
+ *   - TCP, unix stream (syslog; fluentd without require-ack): messages not
+ *     wholly acknowledged (see above) are sent again from their first
+ *     byte: the peer may get twice the ones it had received but not yet
+ *     acknowledged, and may lose the ones it had acknowledged but not
+ *     processed when it died (e.g. in its socket buffer).
+ *   - fluentd with require-ack: a chunk not acked is sent again, same id
+ *     and entries: at least once; duplicates only from such chunks.
+ *   - records dropped while lagging or stalled are counted, never resent.
  */
 #ifndef DNSTRAIL_LOGD_NETCONN_H
 #define DNSTRAIL_LOGD_NETCONN_H

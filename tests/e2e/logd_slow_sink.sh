@@ -70,7 +70,6 @@ run() { # NAME SINK-SPEC: feeds N transactions, returns when logd has exited
 		2>"$T/$name.err" &
 	pid=$!
 	for _ in $(seq 100); do [ -e "$T/run/log" ] && break; sleep 0.05; done
-	local t0=$SECONDS
 	"$FEED" --ring "$T/run/log" -n $N --eof --expect "$T/$name.exp" >/dev/null &
 	feed=$!
 }
