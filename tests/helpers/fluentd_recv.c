@@ -423,5 +423,11 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "fluentd_recv: %llu chunks, %llu entries\n", (unsigned long long)c.chunks,
 		(unsigned long long)c.entries);
+	for (unsigned i = 0; i < c.nacks; i++)
+		msgpack_sbuffer_destroy(&c.acks[i].sb);
+	for (int i = 1; i < n; i++) {
+		close(pf[i].fd);
+		msgpack_unpacker_free(up[i]);
+	}
 	return 0;
 }
