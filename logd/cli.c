@@ -72,6 +72,27 @@ static void usage(void)
 "                             delivery report; a full queue lags after wait=\n"
 "          stall=SECS         no delivery report for SECS while messages are out:\n"
 "                             drop instead of holding the ring (default timeout+30)\n"
+"      syslog:unix:PATH | syslog:udp:HOST:PORT | syslog:tcp:HOST:PORT[,OPTION...]\n"
+"                             RFC 5424, one message per line (no BOM; time: the\n"
+"                             record's, to the microsecond): datagrams on a unix\n"
+"                             socket (/dev/log), one UDP datagram each (a longer\n"
+"                             one is dropped and counted), or TCP with octet\n"
+"                             counting (RFC 6587)\n"
+"          facility=NAME|N    default local0\n"
+"          severity=NAME|N    default info\n"
+"          app-name=NAME      default dnstrail\n"
+"          size=, wait=, stall=   as for files\n"
+"      fluentd:unix:PATH | fluentd:tcp:HOST:PORT[,OPTION...]\n"
+"                             Fluentd Forward protocol, Forward mode: chunks of\n"
+"                             [time, record], record = the json or transaction\n"
+"                             object, or {\"message\": LINE} for passivedns\n"
+"          tag=TAG            default dnstrail\n"
+"          require-ack        a chunk counts as written once the peer acks it;\n"
+"                             unacked chunks are sent again after a reconnect\n"
+"          size=, wait=, stall=   as for files\n"
+"      Socket sinks connect in the background, reconnect with backoff (0.1 s\n"
+"      doubling to 30 s) and send again, whole, every message the peer had not\n"
+"      acknowledged; down for wait= seconds they drop new records (counted).\n"
 "  --format FORMAT      json (default; one object per RR), transaction (one object\n"
 "                       per transaction), passivedns (ts||client||server||class||\n"
 "                       query||type||answer||ttl||count)\n"
@@ -115,6 +136,7 @@ static int sink_option(struct sink_spec *sp, const char *spec, char *opt)
 	int file = sp->kind == SINK_FILE;
 	const char *expect = NULL;
 	int bad = 0;
+	char why[300];
 	if (!strcmp(opt, "size") && val) {
 		expect = "a queue size between 64K and 1G, e.g. 16M";
 		bad = opt_size(val, 64 << 10, 1 << 30, &sp->queue_bytes);
@@ -139,6 +161,13 @@ static int sink_option(struct sink_spec *sp, const char *spec, char *opt)
 			return 1;
 	} else if (file && !strcmp(opt, "gzip") && !val) {
 		sp->gzip = 1;
+	} else if (sp->kind == SINK_SYSLOG || sp->kind == SINK_FLUENTD) {
+		int unknown;
+		bad = (sp->kind == SINK_SYSLOG ? sink_syslog_option : sink_fluentd_option)(
+			sp, opt, val, &unknown, why, sizeof why) < 0;
+		if (unknown)
+			bad_sink(spec, "unknown option '%s' (%s)", opt, why);
+		expect = why;
 	} else {
 		bad_sink(spec, file ? "unknown option '%s'%s (file sinks take max-size=, rotate-every=, "
 				      "max-files=, gzip, size=, wait=, stall=)"
@@ -191,14 +220,24 @@ static void parse_sink(struct logd_config *c, const char *spec)
 		char why[400];
 		if (kafka_spec_parse(spec, &ko, sp, why, sizeof why) < 0)
 			bad_sink(spec, "%s%s", why, "");
+	} else if (!strncmp(buf, "syslog:", 7) || !strncmp(buf, "fluentd:", 8)) {
+		int syslog = buf[0] == 's';
+		sp->kind = syslog ? SINK_SYSLOG : SINK_FLUENTD;
+		sp->stall_ns = 30 * NS;
+		char *addr = buf + (syslog ? 7 : 8), why[300];
+		rest = strchr(addr, ',');
+		if (rest)
+			*rest++ = 0;
+		if ((syslog ? sink_syslog_address : sink_fluentd_address)(sp, addr, why, sizeof why) < 0)
+			bad_sink(spec, "%s%s", why, "");
+		size_t alen = strlen(addr);
+		if (alen >= sizeof sp->path)
+			bad_sink(spec, "address longer than %s%s bytes", "255", "");
+		memcpy(sp->path, addr, alen + 1); /* names the peer: duplicates, messages */
 	} else {
-		static const char *const later[] = { "syslog:", "fluentd:" };
-		for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-			if (!strncmp(buf, later[i], strlen(later[i])))
-				bad_sink(spec, "%s sinks are not available in this build yet%s (available: "
-					       "file:PATH, stdout, kafka:BROKERS/TOPIC)", later[i], "");
-		bad_sink(spec, "expected file:PATH[,OPTION...], stdout[,OPTION...] or "
-			       "kafka:BROKERS/TOPIC[,OPTION...]%s%s", "", "");
+		bad_sink(spec, "expected file:PATH, stdout, syslog:unix:PATH, syslog:udp|tcp:HOST:PORT, "
+			       "fluentd:unix:PATH, fluentd:tcp:HOST:PORT or kafka:BROKERS/TOPIC, "
+			       "each with [,OPTION...]%s%s", "", "");
 	}
 	int max_files = 0;
 	while (rest && *rest) {

@@ -222,6 +222,8 @@ void logd_open(struct logd *L, const struct logd_config *cfg, const struct logd_
 		struct sink *s = &L->sinks[i];
 		int rc = sp->kind == SINK_FILE ? sink_file_create(s, sp, start, cfg->max_output)
 			 : sp->kind == SINK_KAFKA ? sink_kafka_create(s, sp, start)
+			 : sp->kind == SINK_SYSLOG ? sink_syslog_create(s, sp, start)
+			 : sp->kind == SINK_FLUENTD ? sink_fluentd_create(s, sp, start)
 			 : sink_stdout_create(s, sp, start);
 		if (rc < 0)
 			die(1, "sink %s: out of memory for its %" PRIu64 "-byte queue (see size=)",

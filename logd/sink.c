@@ -41,6 +41,16 @@ const struct stat_desc sink_stat_desc[] = {
 	  "times the client library's queue was full, so lines waited in the sink's own queue"),
 	D(client_errors, "client_errors",
 	  "errors reported by the client library (Kafka: brokers unreachable, authentication...)"),
+	D(lines_dropped_oversize, "lines_dropped_oversize",
+	  "lines dropped because their message is longer than a datagram may be"),
+	D(connects, "connects", "connections established (socket sinks)"),
+	D(disconnects, "disconnects", "connections lost (socket sinks)"),
+	D(connect_failures, "connect_failures", "connection attempts that failed (socket sinks)"),
+	D(lines_requeued, "lines_requeued",
+	  "lines sent on a connection that broke before the peer acknowledged them: sent again"),
+	D(chunks_sent, "chunks_sent", "fluentd chunks sent (first time)"),
+	D(chunks_resent, "chunks_resent", "fluentd chunks sent again after a reconnection"),
+	D(acks, "acks", "fluentd chunks acknowledged by the peer (require-ack)"),
 };
 #undef D
 const size_t sink_stat_count = sizeof sink_stat_desc / sizeof sink_stat_desc[0];
@@ -198,7 +208,7 @@ size_t sink_read_budget(struct sink *s, uint64_t now)
 	size_t min = s->qcap / 4 < MIN_READ_ROOM ? s->qcap / 4 : MIN_READ_ROOM;
 	if (room >= min) {
 		s->full_since = 0;
-		return room;
+		return s->ops->batch_budget ? s->ops->batch_budget(s, room) : room;
 	}
 	if (!s->full_since)
 		s->full_since = now;

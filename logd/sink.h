@@ -74,6 +74,11 @@ struct sink_stats {
 				    * once the lines before it are settled */
 	uint64_t queue_full_waits; /* the library's queue was full: lines waited in ours */
 	uint64_t client_errors; /* errors the library reported (brokers down...) */
+	/* socket sinks (netconn.c) */
+	uint64_t lines_dropped_oversize; /* of lines_dropped: longer than a datagram may be */
+	uint64_t connects, disconnects, connect_failures;
+	uint64_t lines_requeued; /* sent, then the connection broke before they were acknowledged */
+	uint64_t chunks_sent, chunks_resent, acks; /* fluentd */
 };
 
 extern const struct stat_desc sink_stat_desc[];
@@ -125,6 +130,10 @@ struct sink_ops {
 	void (*offer)(struct sink *s, const struct batch *b);
 	int (*submit)(struct sink *s, struct io_uring *ring, uint64_t now);
 	void (*complete)(struct sink *s, uint32_t tag, int res, uint64_t now);
+	/* Optional, for kinds whose framing makes a line take more queue than
+	 * its length: how many bytes of lines a batch may have when room bytes
+	 * of the queue are free (sink_read_budget).  NULL: room. */
+	size_t (*batch_budget)(const struct sink *s, size_t room);
 };
 
 #define SINK_UD(index, tag) ((uint64_t)(tag) << 32 | ((uint64_t)(index) + 1))

@@ -6,12 +6,13 @@
 #ifndef DNSTRAIL_LOGD_SINKS_H
 #define DNSTRAIL_LOGD_SINKS_H
 
+#include "netconn.h"
 #include "sink.h"
 #include "state.h"
 
 #include <stdint.h>
 
-enum sink_kind { SINK_FILE, SINK_STDOUT, SINK_KAFKA };
+enum sink_kind { SINK_FILE, SINK_STDOUT, SINK_SYSLOG, SINK_FLUENTD, SINK_KAFKA };
 
 #define SINK_MAX_WRITE (1u << 20) /* bytes per write operation */
 
@@ -26,6 +27,7 @@ struct sink_spec {
 	uint64_t rotate_every_ns; /* rotate-every=, 0: no rotation by time */
 	unsigned max_files; /* max-files= */
 	int gzip;
+	struct net_spec net; /* syslog and fluentd: address (path holds its text), options */
 };
 
 /* start_pos: the ring position reading starts from.  max_line: longest
@@ -35,6 +37,20 @@ int sink_file_create(struct sink *s, const struct sink_spec *sp, uint64_t start_
 int sink_stdout_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos);
 /* sink_kafka.h has the rest of the Kafka sink (its spec and options). */
 int sink_kafka_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos);
+int sink_syslog_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos);
+int sink_fluentd_create(struct sink *s, const struct sink_spec *sp, uint64_t start_pos);
+
+/* Their spec: sink_*_address sets the defaults and parses "unix:PATH",
+ * "udp:HOST:PORT" (syslog only) or "tcp:HOST:PORT"; sink_*_option one
+ * "key" or "key=value" (val NULL for a bare key).  Both return 0, or -1
+ * with what was expected in why.  An option the kind does not know gives
+ * -1 with *unknown set. */
+int sink_syslog_address(struct sink_spec *sp, const char *addr, char *why, size_t whylen);
+int sink_syslog_option(struct sink_spec *sp, const char *key, const char *val, int *unknown,
+		       char *why, size_t whylen);
+int sink_fluentd_address(struct sink_spec *sp, const char *addr, char *why, size_t whylen);
+int sink_fluentd_option(struct sink_spec *sp, const char *key, const char *val, int *unknown,
+			char *why, size_t whylen);
 
 /* File sinks only: apply the recovery entry found in the state file (or
  * NULL) once the file is open - truncate what was written after the
