@@ -193,6 +193,13 @@ static int create_ring_file(const char *path, const struct ring_create *c, char 
 		return -1;
 	}
 	fchmod(fd, 0660); /* independent of the umask */
+	if (c->set_owner && fchown(fd, c->uid, c->gid) < 0) {
+		snprintf(err, errlen, "ring %s: cannot hand it to uid %u: %s", path, (unsigned)c->uid,
+			 strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
 	struct ring_hdr h;
 	memset(&h, 0, sizeof h);
 	h.magic = RING_MAGIC;
