@@ -96,13 +96,20 @@ static void key_of(const struct rec_msg *m, struct key *k)
 
 static uint64_t key_hash(const struct key *k)
 {
-	size_t alen = k->ipv == 4 ? 4 : 16;
-	uint64_t h = hash_bytes(0x6a09e667f3bcc908ULL, k->cli, alen);
-	h = hash_bytes(h, k->srv, alen);
+	uint64_t h = 0x6a09e667f3bcc908ULL;
+	if (k->ipv == 4) {
+		uint32_t c, s;
+		memcpy(&c, k->cli, 4);
+		memcpy(&s, k->srv, 4);
+		h = hash_u64(h, (uint64_t)c << 32 | s);
+	} else {
+		h = hash_bytes(h, k->cli, 16);
+		h = hash_bytes(h, k->srv, 16);
+	}
 	h = hash_u64(h, (uint64_t)k->cport | (uint64_t)k->sport << 16 | (uint64_t)k->id << 32 |
 				(uint64_t)k->transport << 48 | (uint64_t)k->ipv << 56);
 	h = hash_u64(h, (uint64_t)k->qtype | (uint64_t)k->qclass << 16);
-	return hash_name(h, k->qname, k->qlen);
+	return hash_final(hash_name(h, k->qname, k->qlen));
 }
 
 static int key_eq(const struct key *a, const struct key *b)
