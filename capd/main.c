@@ -380,6 +380,12 @@ int main(int argc, char **argv)
 	char name[32], path[512], err[600];
 	c.n_out = n_outs ? n_outs : (unsigned)decoders;
 	struct ring_create rc = { .capacity = ring_size, .kind = RING_KIND_FRAMES };
+	struct passwd *pw = geteuid() == 0 && !allow_root ? getpwnam(user) : NULL;
+	if (pw) {
+		rc.set_owner = 1;
+		rc.uid = pw->pw_uid;
+		rc.gid = pw->pw_gid;
+	}
 	for (unsigned i = 0; i < c.n_out; i++) {
 		snprintf(name, sizeof name, "cap.%u", i);
 		opt_ring_path(run_dir, n_outs ? outs[i] : name, path, sizeof path);

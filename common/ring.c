@@ -193,6 +193,13 @@ static int create_ring_file(const char *path, const struct ring_create *c, char 
 		return -1;
 	}
 	fchmod(fd, 0660); /* independent of the umask */
+	if (c->set_owner && fchown(fd, c->uid, c->gid) < 0) {
+		snprintf(err, errlen, "ring %s: cannot hand it to uid %u: %s", path, (unsigned)c->uid,
+			 strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
 	struct ring_hdr h;
 	memset(&h, 0, sizeof h);
 	h.magic = RING_MAGIC;
@@ -262,7 +269,10 @@ struct ring *ring_attach(const char *path, enum ring_role role, uint32_t kind,
 	}
 	size_t len = (size_t)(h.hdr_size + h.capacity);
 	int prot = role == RING_OBSERVER ? PROT_READ : PROT_READ | PROT_WRITE;
-	void *m = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+	/* Populate the page tables now: one call instead of a page fault per
+	 * 4 KiB on the first lap, which costs a stage several percent of its
+	 * CPU on a virtual machine. */
+	void *m = mmap(NULL, len, prot, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (m == MAP_FAILED) {
 		snprintf(err, errlen, "ring %s: cannot map %zu bytes: %s", path, len, strerror(errno));
 		close(fd);

@@ -30,6 +30,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define RING_MAGIC 0x474e4952544e5344ULL /* "DSNTRING" read little-endian */
 #define RING_VERSION 1u
@@ -113,6 +114,11 @@ enum ring_full_policy {
 struct ring_create {
 	uint64_t capacity; /* 0: do not create, the file must exist */
 	uint32_t kind;
+	/* A root producer hands the ring to the stage user before the file
+	 * appears, so a consumer started first never finds it unreadable. */
+	int set_owner;
+	uid_t uid;
+	gid_t gid;
 };
 
 struct ring;

@@ -90,7 +90,7 @@ static uint64_t key_hash(const struct dkey *k)
 		h = hash_name(h, k->name, k->nlen);
 		h = hash_bytes(h, k->data, k->dlen);
 	}
-	return h;
+	return hash_final(h);
 }
 
 static int key_eq(const struct dkey *a, const struct dkey *b)

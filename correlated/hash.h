@@ -22,68 +22,91 @@ static inline uint64_t hash_mix(uint64_t x)
 	return x;
 }
 
+/* One cheap round per 8-byte word (a multiply and a rotation); the full
+ * mix runs once, in hash_final, which every key hash must end with. */
+static inline uint64_t hash_u64(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h << 27 | h >> 37;
+}
+
+static inline uint64_t hash_final(uint64_t h)
+{
+	return hash_mix(h);
+}
+
+/* Up to 7 bytes as a little-endian word: three fixed-size loads (a
+ * variable-length memcpy would be a library call per key). */
+static inline uint64_t hash_tail(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t w = 0;
+	unsigned shift = 0;
+	if (n & 4) {
+		uint32_t v;
+		memcpy(&v, b, 4);
+		w = v;
+		b += 4;
+		shift = 32;
+	}
+	if (n & 2) {
+		uint16_t v;
+		memcpy(&v, b, 2);
+		w |= (uint64_t)v << shift;
+		b += 2;
+		shift += 16;
+	}
+	if (n & 1)
+		w |= (uint64_t)*b << shift;
+	return w;
+}
+
 static inline uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	while (n >= 8) {
+	for (; n >= 8; b += 8, n -= 8) {
 		uint64_t w;
 		memcpy(&w, b, 8);
-		h = hash_mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
-		b += 8;
-		n -= 8;
+		h = hash_u64(h, w);
 	}
-	uint64_t w = 0;
-	memcpy(&w, b, n);
-	return hash_mix(h ^ w ^ ((uint64_t)n << 56));
+	return hash_u64(h, hash_tail(b, n) ^ (uint64_t)n << 56);
 }
 
-static inline uint64_t hash_u64(uint64_t h, uint64_t v)
+/* SWAR tolower: set bit 5 of every byte in 'A'..'Z'. */
+static inline uint64_t ascii_lower8(uint64_t w)
 {
-	return hash_mix(h ^ v) + 0x9e3779b97f4a7c15ULL;
+	uint64_t heptets = w & 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t ge_a = heptets + 0x3f3f3f3f3f3f3f3fULL; /* bit 7 set if >= 'A' */
+	uint64_t gt_z = heptets + 0x2525252525252525ULL; /* bit 7 set if > 'Z' */
+	uint64_t upper = ge_a & ~gt_z & ~w & 0x8080808080808080ULL;
+	return w | upper >> 2;
 }
 
 /* Hash of the ASCII-lowercased bytes of s. */
 static inline uint64_t hash_name(uint64_t h, const char *s, size_t n)
 {
-	while (n >= 8) {
+	for (; n >= 8; s += 8, n -= 8) {
 		uint64_t w;
 		memcpy(&w, s, 8);
-		/* SWAR tolower: set bit 5 of every byte in 'A'..'Z'. */
-		uint64_t heptets = w & 0x7f7f7f7f7f7f7f7fULL;
-		uint64_t ge_a = heptets + 0x3f3f3f3f3f3f3f3fULL; /* bit 7 set if >= 'A' */
-		uint64_t gt_z = heptets + 0x2525252525252525ULL; /* bit 7 set if > 'Z' */
-		uint64_t upper = ge_a & ~gt_z & ~w & 0x8080808080808080ULL;
-		w |= upper >> 2;
-		h = hash_mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
-		s += 8;
-		n -= 8;
+		h = hash_u64(h, ascii_lower8(w));
 	}
-	uint64_t w = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = (uint8_t)s[i];
-		if (c >= 'A' && c <= 'Z')
-			c |= 0x20;
-		w |= (uint64_t)c << (8 * i);
-	}
-	return hash_mix(h ^ w ^ ((uint64_t)n << 56));
+	return hash_u64(h, ascii_lower8(hash_tail(s, n)) ^ (uint64_t)n << 56);
 }
 
+/* Equal ignoring ASCII case, eight bytes at a time. */
 static inline int name_eq(const char *a, size_t an, const char *b, size_t bn)
 {
 	if (an != bn)
 		return 0;
-	for (size_t i = 0; i < an; i++) {
-		uint8_t x = (uint8_t)a[i], y = (uint8_t)b[i];
-		if (x != y) {
-			if (x >= 'A' && x <= 'Z')
-				x |= 0x20;
-			if (y >= 'A' && y <= 'Z')
-				y |= 0x20;
-			if (x != y)
-				return 0;
-		}
+	for (; an >= 8; a += 8, b += 8, an -= 8) {
+		uint64_t x, y;
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y && ascii_lower8(x) != ascii_lower8(y))
+			return 0;
 	}
-	return 1;
+	uint64_t x = hash_tail(a, an), y = hash_tail(b, an);
+	return x == y || ascii_lower8(x) == ascii_lower8(y);
 }
 
 #endif

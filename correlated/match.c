@@ -54,6 +54,19 @@ struct fifo {
 	struct pending *oldest, *newest;
 };
 
+/* Freed entries kept for reuse, by size class (128-byte steps up to 1 KiB,
+ * where nearly every query falls): most entries live a few milliseconds,
+ * and a malloc/free pair per query cost more than the matching.  At most
+ * SPARE_MAX per class, so at most 2 MiB are held back. */
+#define SPARE_STEP 128u
+#define SPARE_CLASSES 8u
+#define SPARE_MAX 256u
+struct spares {
+	void *head[SPARE_CLASSES]; /* singly linked through the first word */
+	unsigned n[SPARE_CLASSES];
+	uint64_t bytes;
+};
+
 struct match {
 	struct match_config cfg;
 	match_emit_fn emit;
@@ -66,6 +79,7 @@ struct match {
 	 * limit only moves forward, so this never moves back. */
 	struct pending *ring_kept[MATCH_MAX_RINGS];
 	uint64_t entry_bytes;
+	struct spares spares;
 	struct match_stats st;
 };
 
@@ -96,13 +110,20 @@ static void key_of(const struct rec_msg *m, struct key *k)
 
 static uint64_t key_hash(const struct key *k)
 {
-	size_t alen = k->ipv == 4 ? 4 : 16;
-	uint64_t h = hash_bytes(0x6a09e667f3bcc908ULL, k->cli, alen);
-	h = hash_bytes(h, k->srv, alen);
+	uint64_t h = 0x6a09e667f3bcc908ULL;
+	if (k->ipv == 4) {
+		uint32_t c, s;
+		memcpy(&c, k->cli, 4);
+		memcpy(&s, k->srv, 4);
+		h = hash_u64(h, (uint64_t)c << 32 | s);
+	} else {
+		h = hash_bytes(h, k->cli, 16);
+		h = hash_bytes(h, k->srv, 16);
+	}
 	h = hash_u64(h, (uint64_t)k->cport | (uint64_t)k->sport << 16 | (uint64_t)k->id << 32 |
 				(uint64_t)k->transport << 48 | (uint64_t)k->ipv << 56);
 	h = hash_u64(h, (uint64_t)k->qtype | (uint64_t)k->qclass << 16);
-	return hash_name(h, k->qname, k->qlen);
+	return hash_final(hash_name(h, k->qname, k->qlen));
 }
 
 static int key_eq(const struct key *a, const struct key *b)
@@ -183,6 +204,8 @@ static int is_held(const struct pending *p)
 	return DNS_QR(pmsg(p)->hflags);
 }
 
+static void entry_free(struct match *mt, struct pending *p);
+
 static void drop_entry(struct match *mt, struct pending *p)
 {
 	index_remove(&mt->ix, p->hash, p);
@@ -195,7 +218,56 @@ static void drop_entry(struct match *mt, struct pending *p)
 		mt->st.pending--;
 	}
 	mt->entry_bytes -= p->alloc;
-	free(p);
+	entry_free(mt, p);
+}
+
+/* Size class of an allocation of n bytes, or SPARE_CLASSES when too big. */
+static unsigned spare_class(size_t n)
+{
+	size_t c = (n + SPARE_STEP - 1) / SPARE_STEP;
+	return c >= 1 && c <= SPARE_CLASSES ? (unsigned)c - 1 : SPARE_CLASSES;
+}
+
+static struct pending *entry_alloc(struct match *mt, size_t n, uint32_t *alloc)
+{
+	unsigned c = spare_class(n);
+	if (c == SPARE_CLASSES) {
+		*alloc = (uint32_t)n;
+		return malloc(n);
+	}
+	*alloc = (c + 1) * SPARE_STEP;
+	struct spares *sp = &mt->spares;
+	void *b = sp->head[c];
+	if (!b)
+		return malloc(*alloc);
+	memcpy(&sp->head[c], b, sizeof(void *));
+	sp->n[c]--;
+	sp->bytes -= *alloc;
+	return b;
+}
+
+static void entry_free(struct match *mt, struct pending *p)
+{
+	unsigned c = spare_class(p->alloc);
+	struct spares *sp = &mt->spares;
+	if (c == SPARE_CLASSES || sp->n[c] >= SPARE_MAX) {
+		free(p);
+		return;
+	}
+	memcpy((void *)p, &sp->head[c], sizeof(void *));
+	sp->head[c] = p;
+	sp->n[c]++;
+	sp->bytes += p->alloc;
+}
+
+static void spares_free(struct spares *sp)
+{
+	for (unsigned c = 0; c < SPARE_CLASSES; c++)
+		while (sp->head[c]) {
+			void *b = sp->head[c];
+			memcpy(&sp->head[c], b, sizeof(void *));
+			free(b);
+		}
 }
 
 static void emit(struct match *mt, uint8_t kind, uint8_t flags, uint64_t qts,
@@ -250,8 +322,8 @@ static void track(struct match *mt, const struct rec_msg *m, size_t len, uint64_
 {
 	if (mt->st.pending + mt->st.held >= mt->cfg.max_pending)
 		evict_oldest(mt);
-	size_t alloc = sizeof(struct pending) + len;
-	struct pending *p = malloc(alloc);
+	uint32_t alloc;
+	struct pending *p = entry_alloc(mt, sizeof(struct pending) + len, &alloc);
 	if (!p || index_insert(&mt->ix, h, p) < 0) {
 		/* Out of memory below our own bound: say so in the counters
 		 * and give the message its verdict now rather than lose it. */
@@ -273,7 +345,7 @@ static void track(struct match *mt, const struct rec_msg *m, size_t len, uint64_
 	ring_list_push(mt, p);
 	p->ts_ns = m->ts_ns;
 	p->size = (uint32_t)len;
-	p->alloc = (uint32_t)alloc;
+	p->alloc = alloc;
 	memcpy(p->msg, m, len);
 	mt->entry_bytes += alloc;
 	if (DNS_QR(m->hflags)) {
@@ -400,12 +472,13 @@ void match_free(struct match *mt)
 		drop_entry(mt, p);
 	while ((p = mt->held.oldest))
 		drop_entry(mt, p);
+	spares_free(&mt->spares);
 	index_free(&mt->ix);
 	free(mt);
 }
 
 const struct match_stats *match_stats(struct match *mt)
 {
-	mt->st.memory_bytes = mt->entry_bytes + index_bytes(&mt->ix);
+	mt->st.memory_bytes = mt->entry_bytes + mt->spares.bytes + index_bytes(&mt->ix);
 	return &mt->st;
 }

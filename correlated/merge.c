@@ -56,6 +56,20 @@ static int fill_head(struct merge *m, struct merge_input *in)
 enum merge_result merge_next(struct merge *m, struct ring_view *view, uint64_t *ts,
 			     unsigned *which)
 {
+	if (m->n == 1) { /* one decoder: plain in-order reading, the common case */
+		struct merge_input *in = &m->in[0];
+		m->blocking = 0;
+		if (fill_head(m, in) < 0)
+			return MERGE_CORRUPT;
+		if (in->done)
+			return MERGE_END;
+		if (!in->has_head)
+			return MERGE_WAIT;
+		*view = in->head;
+		*ts = in->head_ts;
+		*which = 0;
+		return MERGE_RECORD;
+	}
 	int best = -1, all_done = 1;
 	for (unsigned i = 0; i < m->n; i++) {
 		struct merge_input *in = &m->in[i];

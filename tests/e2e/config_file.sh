@@ -58,6 +58,7 @@ n_auth=$(wc -l <"$TMP/from-file.txt")
 [ ! -s "$TMP/cli.jsonl" ] && fail "the command line's sink did not replace the file's"
 python3 "$TOP/tests/e2e/check_json.py" "$TMP/cli.jsonl" >/dev/null || fail "--format json on the command line did not win"
 assert_eq "lines with [correlated] sections = answer,authority (file) vs the command line run" "$n_auth" "$(wc -l <"$TMP/cli.jsonl")"
-"$DNSTRAIL" -r "$DEMO" -w "$TMP/plain.jsonl" --run-dir "$RUN" 2>/dev/null
+"$DNSTRAIL" -r "$DEMO" -w "$TMP/plain.jsonl" --run-dir "$RUN" 2>"$TMP/plain.err" ||
+	{ cat "$TMP/plain.err"; fail "plain run"; }
 [ "$(wc -l <"$TMP/plain.jsonl")" -lt "$n_auth" ] || fail "sections from [correlated] not applied"
 ok "the file is applied to every stage, the command line wins"

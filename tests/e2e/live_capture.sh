@@ -81,6 +81,7 @@ for _ in $(seq 100); do
 		python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if any(s["stage"]=="capd" and s["state"]=="alive" for s in d["stages"]) else 1)' 2>/dev/null && break
 	sleep 0.1
 done
+kill -0 $launcher 2>/dev/null || { cat "$TMP/dnstrail.err"; fail "dnstrail did not start"; }
 sleep 0.5 # capd is attached: let the capture socket settle
 
 # The clients.  dnsperf -v lists every response it received.
@@ -107,7 +108,7 @@ ok "dig: TCP fallback after TC=1, and NXDOMAIN"
 sleep 1
 
 # Stop: capd first, the rest drain.
-kill -TERM $launcher
+kill -TERM $launcher 2>/dev/null || { cat "$TMP/dnstrail.err"; fail "dnstrail exited during the test"; }
 wait $launcher || { cat "$TMP/dnstrail.err"; fail "dnstrail exited $? on SIGTERM"; }
 ok "dnstrail drained and exited 0"
 

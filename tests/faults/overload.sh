@@ -36,13 +36,14 @@ for _ in $(seq 100); do
 	"$DNSTRAIL_BIN/dnstrail-ctl" status --run-dir "$RUN" --json 2>/dev/null | grep -q '"stage":"capd"' && break
 	sleep 0.1
 done
+kill -0 $launcher 2>/dev/null || { cat "$TMP/err"; fail "dnstrail did not start"; }
 sleep 0.5
 ip netns exec $TX tcpreplay -i ot$$ --topspeed "$TMP/g200k.pcap" >"$TMP/replay.txt" 2>&1 ||
 	{ cat "$TMP/replay.txt"; fail "tcpreplay failed"; }
 sent=$(sed -nE 's/.*Successful packets: *([0-9]+).*/\1/p' "$TMP/replay.txt")
 assert_eq "packets tcpreplay sent" "$sent_want" "$sent"
 sleep 2
-kill -TERM $launcher
+kill -TERM $launcher 2>/dev/null || { cat "$TMP/err"; fail "dnstrail exited during the test"; }
 wait $launcher || { tail -20 "$TMP/err"; fail "dnstrail exited $? after SIGTERM"; }
 
 "$DNSTRAIL_BIN/dnstrail-ctl" status --run-dir "$RUN" --json >"$TMP/status.json"

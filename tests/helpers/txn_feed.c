@@ -478,7 +478,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_stop);
 	signal(SIGINT, on_stop);
 	char err[600];
-	struct ring_create create = { ring_size, RING_KIND_TRANSACTIONS };
+	struct ring_create create = { .capacity = ring_size, .kind = RING_KIND_TRANSACTIONS };
 	struct ring *r = ring_attach(ring_path, RING_PRODUCER, RING_KIND_TRANSACTIONS, &create, err,
 				     sizeof err);
 	if (!r) {
