@@ -30,7 +30,7 @@ struct table {
 
 struct statseg {
 	struct statseg_hdr *h;
-	struct table tables[16];
+	struct table tables[STATSEG_MAX_TABLES];
 	size_t n_tables;
 };
 
@@ -78,11 +78,17 @@ struct statseg *statseg_open(const char *run_dir, const char *stage, char *err, 
 	return s;
 }
 
-void statseg_add(struct statseg *s, const void *base, const struct stat_desc *d, size_t n)
+int statseg_add(struct statseg *s, const void *base, const struct stat_desc *d, size_t n)
 {
-	if (!s || s->n_tables == sizeof s->tables / sizeof s->tables[0] ||
-	    s->h->count + n > STATSEG_MAX)
-		return;
+	if (!s)
+		return -1;
+	if (s->n_tables == STATSEG_MAX_TABLES || s->h->count + n > STATSEG_MAX) {
+		log_warn("%s statistics: no room for %zu more counters from %s on (%u of %d used, "
+			 "%zu of %d tables): they will not be visible to dnstrail-ctl",
+			 s->h->stage, n, n ? d[0].name : "-", s->h->count, STATSEG_MAX, s->n_tables,
+			 STATSEG_MAX_TABLES);
+		return -1;
+	}
 	struct table *t = &s->tables[s->n_tables++];
 	*t = (struct table){ base, d, n, s->h->count };
 	for (size_t i = 0; i < n; i++) {
@@ -93,6 +99,7 @@ void statseg_add(struct statseg *s, const void *base, const struct stat_desc *d,
 	}
 	s->h->count += (uint32_t)n;
 	statseg_update(s);
+	return 0;
 }
 
 void statseg_update(struct statseg *s)

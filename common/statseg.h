@@ -19,8 +19,11 @@
 #include <stdint.h>
 
 #define STATSEG_MAGIC 0x5354415453544e44ULL /* "DNTSTATS" read little-endian */
-#define STATSEG_VERSION 1u
-#define STATSEG_MAX 256
+#define STATSEG_VERSION 2u
+/* Room for the largest stage: logd with its 16 sinks of ~30 counters each.
+ * 1024 entries make a 172 KiB file. */
+#define STATSEG_MAX 1024
+#define STATSEG_MAX_TABLES 32
 
 struct statseg_entry {
 	char name[48];
@@ -45,8 +48,10 @@ struct statseg;
 
 /* Create (or take over) <run_dir>/<stage>.stats.  NULL with a reason in err. */
 struct statseg *statseg_open(const char *run_dir, const char *stage, char *err, size_t errlen);
-/* Register the counters of one module: base is its stats struct. */
-void statseg_add(struct statseg *s, const void *base, const struct stat_desc *d, size_t n);
+/* Register the counters of one module: base is its stats struct.  -1 (and
+ * a warning in the log naming the first counter left out) when the segment
+ * has no room for them: never a silent gap in what dnstrail-ctl shows. */
+int statseg_add(struct statseg *s, const void *base, const struct stat_desc *d, size_t n);
 void statseg_update(struct statseg *s);
 /* Write every registered counter to the log (SIGUSR1), via stats_log. */
 void statseg_log(struct statseg *s);
