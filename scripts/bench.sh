@@ -8,6 +8,10 @@
 #              decoded drains it into dec.0, correlated drains that into log,
 #              logd drains log into a file on tmpfs; each one timed alone
 #   ring       two processes passing 64- and 512-byte records
+#   live       (root, tcpreplay) scripts/bench_live.sh: the capture replayed
+#              onto a veth at 300k packets/s for $BENCH_LIVE_SECONDS (default
+#              20), then at $BENCH_LIVE_RATES (10 s each) up to the first
+#              rate with a drop; BENCH_LIVE=0 skips it.  Once, not median.
 #
 # The capture is scripts/gen_dns_pcap.py --transactions $BENCH_TRANSACTIONS
 # (default 1000000), generated once into bench/ (ignored by git).  Every
@@ -17,7 +21,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DNSTRAIL_BIN:=$PWD/bin}" "${DNSTRAIL_BUILD:=$PWD/build}" "${BENCH_RUNS:=3}"
-: "${BENCH_TRANSACTIONS:=1000000}"
+: "${BENCH_TRANSACTIONS:=1000000}" "${BENCH_LIVE:=1}" "${BENCH_LIVE_SECONDS:=20}"
+: "${BENCH_LIVE_RATES:=400000 500000 600000 800000 1000000}"
 export DNSTRAIL_BIN
 mkdir -p bench
 CAP=bench/gen-$BENCH_TRANSACTIONS.pcap
@@ -130,7 +135,10 @@ for _ in $(seq "$BENCH_RUNS"); do
 	"$DNSTRAIL_BIN/dnstrail-logd" --in log --sink "file:$OUT.jsonl" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err"
 	wait
 	alone logd "$txns"
-	sample stage.logd.lines "$(wc -l <"$OUT.jsonl")"
+	lines=$(wc -l <"$OUT.jsonl")
+	sample stage.logd.lines "$lines"
+	cpu=$(grep "^dnstrail-logd: cpu " "$RUN.err" | tail -1 | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}')
+	sample stage.logd.lines_per_cpu_s "$(awk -v n="$lines" -v c="$cpu" 'BEGIN {printf "%.0f", n / c}')"
 done
 rm -rf "$P"
 
@@ -149,6 +157,23 @@ for _ in $(seq "$BENCH_RUNS"); do
 	sample ring.64B.records_per_s "$(ring_rate 64 20000000)"
 	sample ring.512B.records_per_s "$(ring_rate 512 5000000)"
 done
+
+if [ "$BENCH_LIVE" = 1 ] && [ "$(id -u)" -eq 0 ] && command -v tcpreplay >/dev/null; then
+	# live RATE SECONDS: one paced replay; its figures become samples
+	live() {
+		echo "== live: tcpreplay at $1 packets/s for $2 s" >&2
+		local line
+		line=$(bash scripts/bench_live.sh "$CAP" "$1" "$2") || exit 1
+		echo "   $line" >&2
+		for kv in $line; do sample "live.$1.${kv%%=*}" "${kv#*=}"; done
+		[[ $line == *" kernel_drops=0 ring_drops=0 "* ]]
+	}
+	if live 300000 "$BENCH_LIVE_SECONDS"; then
+		for r in $BENCH_LIVE_RATES; do live "$r" 10 || break; done
+	fi
+else
+	echo "== live: skipped (needs root, tcpreplay and BENCH_LIVE=1)" >&2
+fi
 
 python3 - "$samples" "$frames" "$CAP" <<'PY'
 import collections, json, statistics, sys
@@ -183,11 +208,25 @@ for s in ("capd", "decoded", "correlated", "logd"):
         print("%-34s %14s   cpu %ss  rss %sMiB" % ("stage alone: " + s, "%.0f %s/cpu-s" % (med[k], units[s]),
               g("stage.%s.cpu_s" % s, "%.2f"), g("stage.%s.peak_rss_mib" % s)))
 if "stage.logd.lines" in med:
-    print("%-34s %14s" % ("  logd lines written", "%.0f" % med["stage.logd.lines"]))
+    print("%-34s %14s   %s lines/cpu-s (json, file on tmpfs)" % ("  logd lines written", "%.0f" % med["stage.logd.lines"],
+          g("stage.logd.lines_per_cpu_s")))
 for size in (64, 512):
     k = "ring.%dB.records_per_s" % size
     if k in med:
         print("%-34s %14s   %.2f GB/s" % ("ring, %d-byte records" % size, "%.0f rec/s" % med[k], med[k] * size / 1e9))
+live = sorted({int(k.split(".")[1]) for k in med if k.startswith("live.")})
+if live:
+    print()
+    best = None
+    for r in live:
+        g2 = lambda f: med.get("live.%d.%s" % (r, f), float("nan"))
+        drops = g2("kernel_drops") + g2("ring_drops")
+        if drops == 0:
+            best = r
+        print("%-34s %14s   captured %.0f of %.0f sent, dropped %.0f (kernel %.0f, rings %.0f), lost after capd %.0f"
+              % ("live at %d pkt/s" % r, "%.2f%% loss" % (100 * drops / max(g2("sent"), 1)),
+                 g2("captured"), g2("sent"), drops, g2("kernel_drops"), g2("ring_drops"), g2("lost_after_capd")))
+    print("%-34s %14s" % ("live: highest rate without a drop", "%s pkt/s" % (best if best else "none tried")))
 json.dump({"capture": sys.argv[3], "frames": frames, "median": med, "samples": vals},
           open("bench/results.json", "w"), indent=1, sort_keys=True)
 print("\nwritten bench/results.json")
