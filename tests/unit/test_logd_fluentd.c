@@ -11,6 +11,7 @@
 #include "../../logd/netconn.h"
 #include "../../logd/sinks.h"
 #include "test_logd_txn.h"
+#include "uringfix.h"
 
 #include <check.h>
 #include <json-c/json.h>
@@ -26,22 +27,14 @@
 #define MS 1000000ull
 #define SEC 1000000000ull
 
-static struct io_uring ring;
-static char dir[64];
-
 static void setup(void)
 {
-	ck_assert_int_eq(io_uring_queue_init(64, &ring, 0), 0);
-	snprintf(dir, sizeof dir, "/tmp/logd-fluentd-test.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	uringfix_setup(64, "logd-fluentd-test");
 }
 
 static void teardown(void)
 {
-	io_uring_queue_exit(&ring);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	uringfix_teardown();
 }
 
 START_TEST(event_time_from_lines)

@@ -9,6 +9,7 @@
 #include "../../logd/sink.h"
 #include "../../logd/sinks.h"
 #include "../../logd/state.h"
+#include "uringfix.h"
 
 #include <check.h>
 #include <errno.h>
@@ -21,22 +22,14 @@
 
 #define MS 1000000ull
 
-static struct io_uring ring;
-static char dir[64];
-
 static void setup(void)
 {
-	ck_assert_int_eq(io_uring_queue_init(8, &ring, 0), 0);
-	snprintf(dir, sizeof dir, "/tmp/logd-sink-test.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	uringfix_setup(8, "logd-sink-test");
 }
 
 static void teardown(void)
 {
-	io_uring_queue_exit(&ring);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	uringfix_teardown();
 }
 
 /* A batch of n records at ring positions base + 100*i; record i has
