@@ -98,7 +98,7 @@ static int key_eq(const struct dkey *a, const struct dkey *b)
 	return a->qtype == b->qtype && a->atype == b->atype && a->rcode == b->rcode &&
 	       a->section == b->section && name_eq(a->q, a->qlen, b->q, b->qlen) &&
 	       name_eq(a->name, a->nlen, b->name, b->nlen) && a->dlen == b->dlen &&
-	       !memcmp(a->data, b->data, a->dlen);
+	       (!a->dlen || !memcmp(a->data, b->data, a->dlen)); /* no-RR keys: data NULL */
 }
 
 static struct rec_txn *erec(struct dedup_entry *e)

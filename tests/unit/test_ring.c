@@ -415,7 +415,8 @@ START_TEST(refuses_garbage_record_length)
 	poke(RING_HDR_SIZE + 5 * 24, &rec, sizeof rec);
 	const char *cons[] = { "consume", ring_file, "100", NULL };
 	char out[1024];
-	ck_assert_int_eq(run_capture(out, sizeof out, cons), 3);
+	int rc = run_capture(out, sizeof out, cons);
+	ck_assert_msg(rc == 3, "consumer exited %d, not 3: %s", rc, out);
 	ck_assert_msg(strstr(out, "corrupt record at position 120") != NULL, "%s", out);
 }
 END_TEST
