@@ -724,8 +724,12 @@ static void settle(struct sink *s, uint64_t now)
 		end = e;
 		k->seq_tail++;
 	}
-	if (end > start)
+	if (end > start) {
+		uint64_t lines_before = s->st.lines_written;
 		sink_settle(s, (size_t)(end - start), failed, failed_bytes);
+		/* A message is its line without the newline: count what was sent. */
+		s->st.bytes_written -= s->st.lines_written - lines_before;
+	}
 	if (k->reported) {
 		k->reported = 0;
 		s->inflight_since = now; /* stall= measures time without any report */

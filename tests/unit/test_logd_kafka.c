@@ -506,6 +506,15 @@ START_TEST(release_waits_for_reports)
 		      s.lines_head - s.lines_tail);
 	ck_assert_uint_eq(s.st.lines_written, 10);
 	ck_assert_uint_eq(s.st.lines_dropped, 0);
+	/* bytes_written: the messages' values, which carry no newline */
+	uint64_t want_bytes = 0;
+	for (int i = 0; i < 10; i++) {
+		char name[64], line[256];
+		name_on(i == 3, i, name, sizeof name);
+		want_bytes += (uint64_t)snprintf(line, sizeof line, "{\"tstamp\":\"x\",\"query_id\":%d,"
+						 "\"rcode\":0,\"q\":\"%s\"}", i, name);
+	}
+	ck_assert_uint_eq(s.st.bytes_written, want_bytes);
 	ck_assert_uint_eq(s.done_pos, 1100);
 	ck_assert_int_eq(s.inflight, 0);
 	close_sink(&s);
