@@ -310,7 +310,18 @@ enum dns_parse_result dns_parse(const uint8_t *wire, size_t len, struct msg_buil
 				struct dns_parse_stats *st)
 {
 	char text[DNS_RR_TEXT_MAX];
-	struct parser p = { .b = b, .st = st, .text = text };
+	/* Field by field: an initializer would zero the name cache's arrays,
+	 * a rep stos per message that cost more than the header parse; the
+	 * cache reads no slot at or past names.used. */
+	struct parser p;
+	p.b = b;
+	p.st = st;
+	p.text = text;
+	p.cut = false;
+	p.edns_seen = false;
+	p.info_error = 0;
+	p.names.used = 0;
+	p.names.next = 0;
 	p.msg = wire_init(wire, len);
 	p.cur = p.msg;
 	struct rec_msg *m = b->m;
