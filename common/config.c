@@ -24,6 +24,9 @@ static const char *const sections[] = { "dnstrail", "capd", "decoded", "correlat
 /* Per process: where each option taken from the file came from. */
 static char *origin_of[MAX_FILE_ARGS + 1];
 static int file_args;
+/* The argument vector with the file's settings: it lives as long as the
+ * process, and stays reachable from here (for the leak checker). */
+static char **volatile config_argv; /* volatile: a store never read must stay */
 
 const char *config_origin(int idx)
 {
@@ -229,6 +232,9 @@ void config_apply(const char *section, const struct option *longopts, const char
 	fclose(f);
 
 	char **nargv = calloc((size_t)(*argc + n + 1), sizeof *nargv);
+	if (!nargv)
+		die(1, "out of memory reading configuration %s", path);
+	config_argv = nargv;
 	nargv[0] = argv[0];
 	for (int i = 0; i < n; i++)
 		nargv[1 + i] = extra[i];
