@@ -13,6 +13,12 @@ RINGS_KIB=$((2 * 4 * 1024))
 
 rss() { grep "^dnstrail-$2: cpu" "$1" | sed -E 's/.*peak_rss=([0-9]+)KiB.*/\1/'; }
 within() { # what rss_kib budget_kib
+	# Sanitizer builds (DNSTRAIL_SLOW) hold freed memory in a quarantine and
+	# pad every block: their RSS says nothing of the budget.
+	if [ -n "${DNSTRAIL_SLOW:-}" ]; then
+		echo "SKIP $1: peak RSS $2 KiB not checked in a sanitizer build"
+		return
+	fi
 	[ "$2" -le "$3" ] || fail "$1: peak RSS $2 KiB over its budget of $3 KiB"
 	ok "$1: peak RSS $2 KiB <= budget $3 KiB"
 }
