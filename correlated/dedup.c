@@ -11,6 +11,7 @@
 
 #include "hash.h"
 #include "index.h"
+#include "spares.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ struct dedup_entry {
 	uint64_t first_ts;
 	uint32_t unwritten;
 	uint32_t size; /* bytes of rec */
+	uint32_t alloc; /* bytes of the whole block (spares.h) */
 	_Alignas(8) unsigned char rec[]; /* struct rec_txn, [rec_rr], text */
 };
 
@@ -51,6 +53,7 @@ struct dedup {
 	struct dedup_entry *win_oldest, *win_newest;
 	struct dedup_entry *lru_oldest, *lru_newest;
 	uint64_t entry_bytes;
+	struct spares spares; /* evicted entries' blocks, for the next ones */
 	struct dedup_stats st;
 };
 
@@ -183,9 +186,9 @@ static void retire(struct dedup *d, struct dedup_entry *e)
 	index_remove(&d->ix, e->hash, e);
 	win_unlink(d, e);
 	lru_unlink(d, e);
-	d->entry_bytes -= sizeof *e + e->size;
+	d->entry_bytes -= e->alloc;
 	d->st.entries--;
-	free(e);
+	spares_put(&d->spares, e, e->alloc);
 }
 
 static void fill(struct dedup_entry *e, const struct rec_txn *t, const char *text,
@@ -222,9 +225,11 @@ static struct dedup_entry *create(struct dedup *d, const struct rec_txn *t, cons
 	uint32_t nlen = rr ? rr->name_len : 0, dlen = rr ? rr->data_len : 0;
 	uint32_t n_rr = rr ? 1 : 0;
 	size_t size = sizeof(struct rec_txn) + n_rr * sizeof(struct rec_rr) + qlen + nlen + dlen;
-	struct dedup_entry *e = malloc(sizeof *e + size);
+	uint32_t alloc;
+	struct dedup_entry *e = spares_get(&d->spares, sizeof *e + size, &alloc);
 	if (!e)
 		return NULL;
+	e->alloc = alloc;
 	e->hash = h;
 	e->first_ts = t->msg.ts_ns;
 	e->unwritten = 0;
@@ -243,12 +248,12 @@ static struct dedup_entry *create(struct dedup *d, const struct rec_txn *t, cons
 	}
 	fill(e, t, text, rr);
 	if (index_insert(&d->ix, h, e) < 0) {
-		free(e);
+		spares_put(&d->spares, e, alloc);
 		return NULL;
 	}
 	win_push(d, e);
 	lru_push(d, e);
-	d->entry_bytes += sizeof *e + size;
+	d->entry_bytes += alloc;
 	d->st.entries++;
 	return e;
 }
@@ -329,12 +334,13 @@ void dedup_free(struct dedup *d)
 		d->win_oldest->unwritten = 0;
 		retire(d, d->win_oldest);
 	}
+	spares_free(&d->spares);
 	index_free(&d->ix);
 	free(d);
 }
 
 const struct dedup_stats *dedup_stats(struct dedup *d)
 {
-	d->st.memory_bytes = d->entry_bytes + index_bytes(&d->ix);
+	d->st.memory_bytes = d->entry_bytes + d->spares.bytes + index_bytes(&d->ix);
 	return &d->st;
 }

@@ -21,8 +21,10 @@
  *   - Records whose q + rrname + a exceed max_key_bytes are written every
  *     time (counted as bypassed): the cache's memory stays bounded.
  *
- * Memory per entry: sizeof(struct dedup_entry) (72 bytes) + a one-RR
- * transaction record (about 200 bytes + the three strings) + index slot.
+ * Memory per entry: sizeof(struct dedup_entry) (64 bytes) + a one-RR
+ * transaction record (about 200 bytes + the three strings), rounded up to
+ * a 128-byte size class (spares.h) + index slot; dedup_stats().memory_bytes
+ * is the exact figure.
  */
 #ifndef DNSTRAIL_CORRELATED_DEDUP_H
 #define DNSTRAIL_CORRELATED_DEDUP_H

@@ -10,6 +10,7 @@
 
 #include "hash.h"
 #include "index.h"
+#include "spares.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +55,6 @@ struct fifo {
 	struct pending *oldest, *newest;
 };
 
-/* Freed entries kept for reuse, by size class (128-byte steps up to 1 KiB,
- * where nearly every query falls): most entries live a few milliseconds,
- * and a malloc/free pair per query cost more than the matching.  At most
- * SPARE_MAX per class, so at most 2 MiB are held back. */
-#define SPARE_STEP 128u
-#define SPARE_CLASSES 8u
-#define SPARE_MAX 256u
-struct spares {
-	void *head[SPARE_CLASSES]; /* singly linked through the first word */
-	unsigned n[SPARE_CLASSES];
-	uint64_t bytes;
-};
-
 struct match {
 	struct match_config cfg;
 	match_emit_fn emit;
@@ -79,7 +67,7 @@ struct match {
 	 * limit only moves forward, so this never moves back. */
 	struct pending *ring_kept[MATCH_MAX_RINGS];
 	uint64_t entry_bytes;
-	struct spares spares;
+	struct spares spares; /* freed entries for reuse */
 	struct match_stats st;
 };
 
@@ -204,8 +192,6 @@ static int is_held(const struct pending *p)
 	return DNS_QR(pmsg(p)->hflags);
 }
 
-static void entry_free(struct match *mt, struct pending *p);
-
 static void drop_entry(struct match *mt, struct pending *p)
 {
 	index_remove(&mt->ix, p->hash, p);
@@ -218,56 +204,7 @@ static void drop_entry(struct match *mt, struct pending *p)
 		mt->st.pending--;
 	}
 	mt->entry_bytes -= p->alloc;
-	entry_free(mt, p);
-}
-
-/* Size class of an allocation of n bytes, or SPARE_CLASSES when too big. */
-static unsigned spare_class(size_t n)
-{
-	size_t c = (n + SPARE_STEP - 1) / SPARE_STEP;
-	return c >= 1 && c <= SPARE_CLASSES ? (unsigned)c - 1 : SPARE_CLASSES;
-}
-
-static struct pending *entry_alloc(struct match *mt, size_t n, uint32_t *alloc)
-{
-	unsigned c = spare_class(n);
-	if (c == SPARE_CLASSES) {
-		*alloc = (uint32_t)n;
-		return malloc(n);
-	}
-	*alloc = (c + 1) * SPARE_STEP;
-	struct spares *sp = &mt->spares;
-	void *b = sp->head[c];
-	if (!b)
-		return malloc(*alloc);
-	memcpy(&sp->head[c], b, sizeof(void *));
-	sp->n[c]--;
-	sp->bytes -= *alloc;
-	return b;
-}
-
-static void entry_free(struct match *mt, struct pending *p)
-{
-	unsigned c = spare_class(p->alloc);
-	struct spares *sp = &mt->spares;
-	if (c == SPARE_CLASSES || sp->n[c] >= SPARE_MAX) {
-		free(p);
-		return;
-	}
-	memcpy((void *)p, &sp->head[c], sizeof(void *));
-	sp->head[c] = p;
-	sp->n[c]++;
-	sp->bytes += p->alloc;
-}
-
-static void spares_free(struct spares *sp)
-{
-	for (unsigned c = 0; c < SPARE_CLASSES; c++)
-		while (sp->head[c]) {
-			void *b = sp->head[c];
-			memcpy(&sp->head[c], b, sizeof(void *));
-			free(b);
-		}
+	spares_put(&mt->spares, p, p->alloc);
 }
 
 static void emit(struct match *mt, uint8_t kind, uint8_t flags, uint64_t qts,
@@ -323,7 +260,7 @@ static void track(struct match *mt, const struct rec_msg *m, size_t len, uint64_
 	if (mt->st.pending + mt->st.held >= mt->cfg.max_pending)
 		evict_oldest(mt);
 	uint32_t alloc;
-	struct pending *p = entry_alloc(mt, sizeof(struct pending) + len, &alloc);
+	struct pending *p = spares_get(&mt->spares, sizeof(struct pending) + len, &alloc);
 	if (!p || index_insert(&mt->ix, h, p) < 0) {
 		/* Out of memory below our own bound: say so in the counters
 		 * and give the message its verdict now rather than lose it. */
