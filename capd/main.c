@@ -228,10 +228,19 @@ static int capture_loop(struct capd *c, const char *source)
 		if (n == PCAP_ERROR) {
 			if (c->live)
 				die(1, "capture on %s failed: %s", source, pcap_geterr(c->pcap));
-			log_warn("capture %s is damaged or cut short after %" PRIu64 " frames passed the "
-				 "filter (%s); "
-				 "everything before that point is processed",
-				 source, c->st.frames, pcap_geterr(c->pcap));
+			const char *why = pcap_geterr(c->pcap);
+			/* libpcap 1.10 reads a pcapng only while every interface
+			 * has the first one's link type and snapshot length. */
+			if (strstr(why, "different from"))
+				log_warn("capture %s: libpcap cannot read a pcapng whose interfaces differ "
+					 "(%s); %" PRIu64 " frames before that point passed the filter and "
+					 "are processed; convert it first (editcap -F pcap, or one file per "
+					 "interface)",
+					 source, why, c->st.frames);
+			else
+				log_warn("capture %s is damaged or cut short after %" PRIu64 " frames "
+					 "passed the filter (%s); everything before that point is processed",
+					 source, c->st.frames, why);
 			return EXIT_CORRUPT;
 		}
 		if (n == 0 && !c->live)

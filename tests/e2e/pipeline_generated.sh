@@ -22,6 +22,18 @@ sort "$TMP/three.jsonl" >"$TMP/three.sorted"
 cmp -s "$TMP/one.sorted" "$TMP/three.sorted" || fail "--decoders 3 output differs from --decoders 1 (as multisets)"
 ok "--decoders 3 gives the same multiset of $want lines"
 
+# A capture on stdin (-r -), pcap and pcapng, gives what the file gives.
+"$DNSTRAIL" -r - -w "$TMP/stdin.jsonl" --dedup off --run-dir "$RUN" <"$TMP/g.pcap" 2>"$TMP/stdin.err" ||
+	{ cat "$TMP/stdin.err"; fail "pipeline reading stdin exited $?"; }
+cmp -s "$TMP/one.jsonl" "$TMP/stdin.jsonl" || fail "-r - (stdin) output differs from -r FILE"
+ok "-r - (a pcap on stdin) gives the same $want lines as -r FILE"
+ng=$TOP/tests/data/corpus/zeek_pcapng-multi-interface.pcapng # two interfaces, ns timestamps
+"$DNSTRAIL" -r "$ng" -w "$TMP/ng.jsonl" --dedup off --run-dir "$RUN" 2>/dev/null || fail "pipeline on a pcapng file exited $?"
+"$DNSTRAIL" -r - -w "$TMP/ngin.jsonl" --dedup off --run-dir "$RUN" <"$ng" 2>/dev/null || fail "pipeline on pcapng from stdin exited $?"
+[ -s "$TMP/ng.jsonl" ] || fail "no records from $ng"
+cmp -s "$TMP/ng.jsonl" "$TMP/ngin.jsonl" || fail "pcapng on stdin differs from the pcapng file"
+ok "a pcapng on stdin gives the same $(wc -l <"$TMP/ng.jsonl") lines as the file"
+
 # Dispatch: run capd and three decoders only, then read what each decoder
 # produced from its (unconsumed) output ring.
 rm -rf "$RUN"; mkdir -p "$RUN"
