@@ -2,7 +2,7 @@
  * dnstrail-ctl - look at a running (or finished) dnstrail instance without
  * disturbing it.
  *
- *   dnstrail-ctl status [--run-dir DIR] [--json]   stages and rings
+ *   dnstrail-ctl status [--run-dir DIR] [--json]   stages, their headline counters, rings
  *   dnstrail-ctl dump RING [--run-dir DIR] [--count N] [--follow]
  *   dnstrail-ctl stats [--prometheus | --json] [--listen ADDR] [--statsd HOST:PORT ...]
  *
@@ -74,7 +74,31 @@ static const char *state(const struct side *s)
 	return !s->pid ? "none" : s->alive ? "alive" : "dead";
 }
 
-static void print_human(int n)
+/* Each stage's headline counters (metrics_headline), a line each. */
+static void print_headlines(const char *dir, int n)
+{
+	int first = 1;
+	for (int i = 0; i < n; i++) {
+		for (int producer = 1; producer >= 0; producer--) {
+			char name[64];
+			struct metric_kv kv[64];
+			if (infos[i].error[0] || !stage_of(&infos[i], producer, name, sizeof name))
+				continue;
+			int k = metrics_headline(dir, name, kv, 64);
+			if (!k)
+				continue;
+			if (first)
+				printf("\n%-14s %s\n", "STAGE", "COUNTERS (all of them: dnstrail-ctl stats)");
+			first = 0;
+			printf("%-14s", name);
+			for (int j = 0; j < k; j++)
+				printf(" %s=%" PRIu64, kv[j].name, kv[j].value);
+			printf("\n");
+		}
+	}
+}
+
+static void print_human(const char *dir, int n)
 {
 	printf("%-14s %-8s %-6s %s\n", "STAGE", "PID", "STATE", "HEARTBEAT");
 	for (int i = 0; i < n; i++) {
@@ -90,6 +114,7 @@ static void print_human(int n)
 			printf("%-14s %-8u %-6s %s\n", name, s.pid, state(&s), age);
 		}
 	}
+	print_headlines(dir, n);
 	printf("\n%-10s %-12s %6s %12s %12s %10s %10s %-16s %-16s %s\n", "RING", "KIND", "FILL",
 	       "IN", "OUT", "DROPPED", "FULL-WAIT", "PRODUCER", "CONSUMER", "EOF");
 	for (int i = 0; i < n; i++) {
@@ -166,6 +191,12 @@ static void print_json(const char *dir, int n)
 				continue;
 			json_object *s = side_json(producer ? &p : &c);
 			json_object_object_add(s, "stage", json_object_new_string(name));
+			struct metric_kv kv[64];
+			int k = metrics_headline(dir, name, kv, 64);
+			json_object *counters = json_object_new_object();
+			for (int j = 0; j < k; j++)
+				json_object_object_add(counters, kv[j].name, json_object_new_uint64(kv[j].value));
+			json_object_object_add(s, "counters", counters);
 			json_object_array_add(stages, s);
 		}
 	}
@@ -251,7 +282,7 @@ int main(int argc, char **argv)
 		else if (n == 0)
 			printf("no rings in %s: nothing has run there\n", run_dir);
 		else
-			print_human(n);
+			print_human(run_dir, n);
 		return 0;
 	}
 	if (!strcmp(cmd, "stats")) {

@@ -130,6 +130,61 @@ static int collect(const char *dir, struct samples *ss)
 	return 0;
 }
 
+/* Counter names per stage for metrics_headline(); logd adds its sinks'. */
+static const char *const headline_capd[] = { "capd.frames", "capd.ring_drops", "capd.kernel_drops",
+					     "capd.if_drops", NULL };
+static const char *const headline_decoded[] = { "frames", "decoded.messages_out", "dns.messages_partial",
+						"dns.rejected_short", "ip.bad", "udp.bad", "tcp.flows",
+						"tcp.flows_evicted", "tcp.gap_dropped", "frag.pending",
+						"frag.timeout", "frag.mem_evicted", NULL };
+static const char *const headline_correlated[] = { "match.pending", "match.answered", "match.response_only",
+						   "match.unanswered", "match.evicted",
+						   "correlated.opcode_skipped", "dedup.hits", "dedup.entries",
+						   "dedup.evicted", NULL };
+static const char *const headline_logd[] = { "lines", NULL };
+
+static int headline_wanted(const char *const *names, const char *name)
+{
+	for (; *names; names++)
+		if (!strcmp(*names, name))
+			return 1;
+	return 0;
+}
+
+/* logd's per-sink counters: sink.N.lines_written and sink.N.lines_dropped */
+static int sink_headline(const char *name)
+{
+	if (strncmp(name, "sink.", 5))
+		return 0;
+	const char *dot = strchr(name + 5, '.');
+	return dot && (!strcmp(dot, ".lines_written") || !strcmp(dot, ".lines_dropped"));
+}
+
+int metrics_headline(const char *dir, const char *stage, struct metric_kv *kv, int max)
+{
+	const char *const *names = !strcmp(stage, "capd")	       ? headline_capd
+				   : !strncmp(stage, "decoded", 7)     ? headline_decoded
+				   : !strcmp(stage, "correlated")      ? headline_correlated
+				   : !strcmp(stage, "logd")	       ? headline_logd
+								       : NULL;
+	if (!names)
+		return 0;
+	char path[600], err[700];
+	snprintf(path, sizeof path, "%s/%s.stats", dir, stage);
+	const struct statseg_hdr *h = statseg_map(path, err, sizeof err);
+	if (!h)
+		return 0;
+	int n = 0;
+	for (uint32_t i = 0; i < h->count && n < max; i++) {
+		if (!headline_wanted(names, h->e[i].name) && !(names == headline_logd && sink_headline(h->e[i].name)))
+			continue;
+		snprintf(kv[n].name, sizeof kv[n].name, "%s", h->e[i].name);
+		kv[n++].value = atomic_load_explicit(&h->e[i].value, memory_order_relaxed);
+	}
+	statseg_unmap(h);
+	return n;
+}
+
 static void release(struct samples *ss)
 {
 	for (int i = 0; i < ss->n_segs; i++)

@@ -25,4 +25,16 @@ int metrics_listen(const char *run_dir, const char *addr);
 int metrics_statsd(const char *run_dir, const char *addr, const char *prefix, const char *sensor,
 		   unsigned interval_s, unsigned rounds);
 
+/* The counters `dnstrail-ctl status` shows beside a stage: the few that
+ * say whether it is losing anything and how much state it holds (the
+ * drops, pending queries, dedup entries, each sink's written/dropped);
+ * `stats` has the rest. */
+struct metric_kv {
+	char name[48];
+	uint64_t value;
+};
+/* Fills up to max of them for stage ("capd", "decoded.0", ...) from its
+ * statistics segment; returns how many (0 when it has none). */
+int metrics_headline(const char *run_dir, const char *stage, struct metric_kv *kv, int max);
+
 #endif

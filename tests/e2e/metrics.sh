@@ -31,6 +31,34 @@ for stage, name, want in checks:
     print("ok: %s %s = %d" % (stage, name, got))
 PY
 
+# status shows each stage's headline counters, the same values as stats.
+"$C" status --run-dir "$RUN" --json >"$TMP/status.json"
+"$C" status --run-dir "$RUN" >"$TMP/status.txt"
+python3 - "$TMP/status.json" "$TMP/stats.json" "$TMP/status.txt" <<'PY'
+import json, sys
+status = {s["stage"]: s["counters"] for s in json.load(open(sys.argv[1]))["stages"]}
+stats = json.load(open(sys.argv[2]))["stages"]
+text = open(sys.argv[3]).read()
+want = {
+    "capd": ["capd.frames", "capd.ring_drops", "capd.kernel_drops"],
+    "decoded.0": ["frames", "decoded.messages_out", "tcp.flows_evicted", "frag.mem_evicted"],
+    "correlated": ["match.pending", "match.answered", "match.response_only", "match.unanswered",
+                   "match.evicted", "correlated.opcode_skipped"],  # dedup.*: off with -r
+    "logd": ["lines", "sink.0.lines_written", "sink.0.lines_dropped"],
+}
+for stage, names in want.items():
+    for n in names:
+        if status[stage].get(n) != stats[stage][n]:
+            sys.exit("FAIL: status %s %s = %r, stats says %d" % (stage, n, status[stage].get(n), stats[stage][n]))
+        if " %s=%d" % (n, stats[stage][n]) not in text:
+            sys.exit("FAIL: status table lacks %s %s=%d" % (stage, n, stats[stage][n]))
+for stage, kv in status.items():
+    for n, v in kv.items():
+        if stats[stage][n] != v:
+            sys.exit("FAIL: status %s %s = %d, stats says %d" % (stage, n, v, stats[stage][n]))
+print("ok: status shows %d headline counters, equal to stats" % sum(len(v) for v in status.values()))
+PY
+
 "$C" stats --run-dir "$RUN" --prometheus >"$TMP/prom.txt"
 python3 - "$TMP/prom.txt" "$packets" <<'PY'
 import re, sys
