@@ -1,11 +1,11 @@
 /*
  * dedup.c - the dedup cache (see dedup.h for the rules and the invariant).
  *
- * Each entry keeps, ready to write, the one-RR transaction record of its
- * latest sighting; a hit rewrites only what changes between sightings of
- * the same key (header fields, TTL, the case of the names), which never
- * changes the record's size.  Entries sit on two lists: by window start
- * (whose head closes next) and by last use (whose head is evicted first).
+ * An entry is its key; from its first repeat on it also keeps, ready to
+ * write, the one-RR transaction record of its latest unwritten sighting.
+ * Most keys are never seen again within their window, so most entries
+ * stay that small.  Entries sit on two lists: by window start (whose head
+ * closes next) and by last use (whose head is evicted first).
  */
 #include "dedup.h"
 
@@ -39,10 +39,18 @@ struct dedup_entry {
 	struct dedup_entry *lru_older, *lru_newer;
 	uint64_t hash;
 	uint64_t first_ts;
+	/* The latest sighting not yet written, ready to write (a one-RR or
+	 * no-RR transaction record in a block of its own); NULL while every
+	 * sighting is written, which is how most keys live and die. */
+	struct rec_txn *latest;
 	uint32_t unwritten;
-	uint32_t size; /* bytes of rec */
-	uint32_t alloc; /* bytes of the whole block (spares.h) */
-	_Alignas(8) unsigned char rec[]; /* struct rec_txn, [rec_rr], text */
+	uint32_t alloc; /* bytes of this block (spares.h) */
+	uint32_t latest_size, latest_alloc;
+	uint32_t dlen;
+	uint16_t qlen, nlen;
+	uint16_t qtype, atype, rcode;
+	uint8_t section;
+	char key[]; /* q, name, data of the first sighting */
 };
 
 struct dedup {
@@ -96,28 +104,19 @@ static uint64_t key_hash(const struct dkey *k)
 	return hash_final(h);
 }
 
-static int key_eq(const struct dkey *a, const struct dkey *b)
+/* Does entry e hold key k?  Names fold case, rdata does not. */
+static int entry_is(const struct dedup_entry *e, const struct dkey *k)
 {
-	return a->qtype == b->qtype && a->atype == b->atype && a->rcode == b->rcode &&
-	       a->section == b->section && name_eq(a->q, a->qlen, b->q, b->qlen) &&
-	       name_eq(a->name, a->nlen, b->name, b->nlen) && a->dlen == b->dlen &&
-	       (!a->dlen || !memcmp(a->data, b->data, a->dlen)); /* no-RR keys: data NULL */
+	return e->qtype == k->qtype && e->atype == k->atype && e->rcode == k->rcode &&
+	       e->section == k->section && e->dlen == k->dlen &&
+	       name_eq(e->key, e->qlen, k->q, k->qlen) &&
+	       name_eq(e->key + e->qlen, e->nlen, k->name, k->nlen) &&
+	       (!k->dlen || !memcmp(e->key + e->qlen + e->nlen, k->data, k->dlen));
 }
 
-static struct rec_txn *erec(struct dedup_entry *e)
+static struct rec_rr *latest_rr(struct dedup_entry *e)
 {
-	return (struct rec_txn *)e->rec;
-}
-
-static struct rec_rr *err(struct dedup_entry *e)
-{
-	return (struct rec_rr *)(erec(e) + 1);
-}
-
-static void entry_key(struct dedup_entry *e, struct dkey *k)
-{
-	struct rec_txn *t = erec(e);
-	key_of(t, rec_msg_text(&t->msg), t->msg.n_rr ? err(e) : NULL, k);
+	return (struct rec_rr *)(e->latest + 1);
 }
 
 /* ---- lists ---- */
@@ -174,14 +173,18 @@ static void win_unlink(struct dedup *d, struct dedup_entry *e)
 static void retire(struct dedup *d, struct dedup_entry *e)
 {
 	if (e->unwritten) {
-		struct rec_txn *t = erec(e);
+		struct rec_txn *t = e->latest;
 		t->flags |= TXN_F_DEDUP_FLUSH;
 		if (t->msg.n_rr)
-			err(e)->count = e->unwritten;
+			latest_rr(e)->count = e->unwritten;
 		else
 			t->count = e->unwritten;
 		d->st.flushed++;
-		d->write(d->ctx, t, e->size);
+		d->write(d->ctx, t, e->latest_size);
+	}
+	if (e->latest) {
+		d->entry_bytes -= e->latest_alloc;
+		spares_put(&d->spares, e->latest, e->latest_alloc);
 	}
 	index_remove(&d->ix, e->hash, e);
 	win_unlink(d, e);
@@ -191,10 +194,37 @@ static void retire(struct dedup *d, struct dedup_entry *e)
 	spares_put(&d->spares, e, e->alloc);
 }
 
-static void fill(struct dedup_entry *e, const struct rec_txn *t, const char *text,
-		 const struct rec_rr *rr)
+/* The sighting (t, text, rr) becomes the entry's latest.  Its record is
+ * laid out once, at the first repeat, from the sizes of the key (a repeat
+ * has the same q, name and data lengths); later repeats rewrite only what
+ * changes between sightings of one key: header fields, TTL, the case of
+ * the names.  Returns -1 when memory for it is not available. */
+static int remember(struct dedup *d, struct dedup_entry *e, const struct rec_txn *t,
+		    const char *text, const struct rec_rr *rr)
 {
-	struct rec_txn *o = erec(e);
+	uint32_t qlen = e->qlen, nlen = e->nlen, dlen = e->dlen, n_rr = e->section ? 1 : 0;
+	if (!e->latest) {
+		size_t size = sizeof(struct rec_txn) + n_rr * sizeof(struct rec_rr) + qlen + nlen + dlen;
+		uint32_t alloc;
+		struct rec_txn *o = spares_get(&d->spares, size, &alloc);
+		if (!o)
+			return -1;
+		e->latest = o;
+		e->latest_size = (uint32_t)size;
+		e->latest_alloc = alloc;
+		d->entry_bytes += alloc;
+		memset(o, 0, sizeof *o);
+		o->msg.n_rr = (uint16_t)n_rr;
+		o->msg.text_len = qlen + nlen + dlen;
+		o->msg.qname_len = (uint16_t)qlen;
+		if (n_rr) {
+			struct rec_rr *orr = latest_rr(e);
+			orr->name_off = qlen;
+			orr->data_off = qlen + nlen;
+			memcpy((char *)rec_msg_text(&o->msg) + qlen + nlen, e->key + qlen + nlen, dlen);
+		}
+	}
+	struct rec_txn *o = e->latest;
 	struct rec_msg keep = o->msg;
 	*o = *t;
 	/* The layout of the entry's own record stays as built. */
@@ -208,7 +238,7 @@ static void fill(struct dedup_entry *e, const struct rec_txn *t, const char *tex
 	char *otext = (char *)rec_msg_text(&o->msg);
 	memcpy(otext + keep.qname_off, text + t->msg.qname_off, keep.qname_len);
 	if (rr) {
-		struct rec_rr *orr = err(e);
+		struct rec_rr *orr = latest_rr(e);
 		uint32_t noff = orr->name_off, doff = orr->data_off;
 		*orr = *rr;
 		orr->name_off = noff;
@@ -216,37 +246,33 @@ static void fill(struct dedup_entry *e, const struct rec_txn *t, const char *tex
 		orr->count = 1;
 		memcpy(otext + noff, text + rr->name_off, rr->name_len);
 	}
+	return 0;
 }
 
-static struct dedup_entry *create(struct dedup *d, const struct rec_txn *t, const char *text,
-				  const struct rec_rr *rr, uint64_t h)
+static struct dedup_entry *create(struct dedup *d, const struct dkey *k, uint64_t h, uint64_t ts)
 {
-	uint32_t qlen = t->msg.qname_len;
-	uint32_t nlen = rr ? rr->name_len : 0, dlen = rr ? rr->data_len : 0;
-	uint32_t n_rr = rr ? 1 : 0;
-	size_t size = sizeof(struct rec_txn) + n_rr * sizeof(struct rec_rr) + qlen + nlen + dlen;
 	uint32_t alloc;
-	struct dedup_entry *e = spares_get(&d->spares, sizeof *e + size, &alloc);
+	struct dedup_entry *e = spares_get(&d->spares, sizeof *e + k->qlen + k->nlen + k->dlen, &alloc);
 	if (!e)
 		return NULL;
 	e->alloc = alloc;
 	e->hash = h;
-	e->first_ts = t->msg.ts_ns;
+	e->first_ts = ts;
+	e->latest = NULL;
 	e->unwritten = 0;
-	e->size = (uint32_t)size;
-	struct rec_txn *o = erec(e);
-	memset(o, 0, sizeof *o);
-	o->msg.n_rr = (uint16_t)n_rr;
-	o->msg.text_len = qlen + nlen + dlen;
-	o->msg.qname_off = 0;
-	o->msg.qname_len = (uint16_t)qlen;
-	if (rr) {
-		struct rec_rr *orr = err(e);
-		orr->name_off = qlen;
-		orr->data_off = qlen + nlen;
-		memcpy((char *)rec_msg_text(&o->msg) + qlen + nlen, text + rr->data_off, dlen);
-	}
-	fill(e, t, text, rr);
+	e->latest_size = e->latest_alloc = 0;
+	e->qlen = (uint16_t)k->qlen;
+	e->nlen = (uint16_t)k->nlen;
+	e->dlen = k->dlen;
+	e->qtype = k->qtype;
+	e->atype = k->atype;
+	e->rcode = k->rcode;
+	e->section = k->section;
+	memcpy(e->key, k->q, k->qlen);
+	if (k->nlen)
+		memcpy(e->key + k->qlen, k->name, k->nlen);
+	if (k->dlen)
+		memcpy(e->key + k->qlen + k->nlen, k->data, k->dlen);
 	if (index_insert(&d->ix, h, e) < 0) {
 		spares_put(&d->spares, e, alloc);
 		return NULL;
@@ -269,21 +295,20 @@ int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 	}
 	uint64_t h = key_hash(&k), pos = UINT64_MAX;
 	struct dedup_entry *e;
-	while ((e = index_next(&d->ix, h, &pos))) {
-		struct dkey ek;
-		entry_key(e, &ek);
-		if (key_eq(&k, &ek))
-			break;
-	}
+	while ((e = index_next(&d->ix, h, &pos)) && !entry_is(e, &k))
+		;
 	uint64_t ts = t->msg.ts_ns;
 	if (e && ts >= e->first_ts && ts - e->first_ts >= d->cfg.window_ns) {
 		retire(d, e); /* its window closed before this sighting */
 		e = NULL;
 	}
 	if (e) {
+		if (remember(d, e, t, text, rr) < 0) {
+			d->st.alloc_failures++;
+			return 1; /* written now rather than counted without a record */
+		}
 		d->st.hits++;
 		e->unwritten++;
-		fill(e, t, text, rr);
 		lru_unlink(d, e);
 		lru_push(d, e);
 		return 0;
@@ -292,7 +317,7 @@ int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 		d->st.evicted++;
 		retire(d, d->lru_oldest);
 	}
-	if (!create(d, t, text, rr, h))
+	if (!create(d, &k, h, ts))
 		d->st.alloc_failures++;
 	d->st.first_seen++;
 	return 1;

@@ -21,10 +21,12 @@
  *   - Records whose q + rrname + a exceed max_key_bytes are written every
  *     time (counted as bypassed): the cache's memory stays bounded.
  *
- * Memory per entry: sizeof(struct dedup_entry) (64 bytes) + a one-RR
- * transaction record (about 200 bytes + the three strings), rounded up to
- * a 128-byte size class (spares.h) + index slot; dedup_stats().memory_bytes
- * is the exact figure.
+ * Memory per entry: sizeof(struct dedup_entry) (88 bytes) + its key (q,
+ * name and data), rounded up to a 64-byte size class (spares.h), + an
+ * index slot (16 bytes, at most half full); about 200 bytes for a typical
+ * A record.  An entry seen again within its window also holds the record
+ * of its latest sighting (about 200 bytes + the three strings, in its own
+ * block).  dedup_stats().memory_bytes is the exact figure.
  */
 #ifndef DNSTRAIL_CORRELATED_DEDUP_H
 #define DNSTRAIL_CORRELATED_DEDUP_H

@@ -31,7 +31,7 @@
  *
  * Memory per entry: sizeof(struct pending) (72 bytes) + the message record
  * copied as it came (a typical query: 120-byte header + name + EDNS
- * summary, ~200 bytes), rounded up to a 128-byte size class (freed entries
+ * summary, ~200 bytes), rounded up to a 64-byte size class (freed entries
  * are reused, at most 2 MiB of them kept) + 16 bytes of index slot at most
  * half full: about 400 bytes; 1,000,000 pending queries take about 400 MB.
  * match_stats().memory_bytes is the exact figure.

@@ -15,9 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SPARES_STEP 128u
-#define SPARES_CLASSES 8u
-#define SPARES_MAX 256u
+#define SPARES_STEP 64u
+#define SPARES_CLASSES 16u
+#define SPARES_MAX 240u /* SPARES_HELD_MAX stays under 2 MiB */
 #define SPARES_HELD_MAX ((uint64_t)SPARES_STEP * SPARES_CLASSES * (SPARES_CLASSES + 1) / 2 * SPARES_MAX)
 
 struct spares {
