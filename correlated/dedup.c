@@ -284,6 +284,22 @@ static struct dedup_entry *create(struct dedup *d, const struct dkey *k, uint64_
 	return e;
 }
 
+/* A full cache evicts one entry per new key, each one cold: its window
+ * neighbours, its index slot and its record are all touched to retire it.
+ * Ask for them one eviction ahead (the victim itself was asked for at the
+ * eviction before), so the next retire finds them in cache. */
+static void prefetch_next_victim(struct dedup *d)
+{
+	const struct dedup_entry *v = d->lru_oldest;
+	if (!v)
+		return;
+	__builtin_prefetch(v->win_older, 1);
+	__builtin_prefetch(v->win_newer, 1);
+	__builtin_prefetch(&d->ix.slots[v->hash & d->ix.mask], 1);
+	__builtin_prefetch(v->latest);
+	__builtin_prefetch(v->lru_newer, 1);
+}
+
 int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 		   const struct rec_rr *rr)
 {
@@ -303,6 +319,10 @@ int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 		e = NULL;
 	}
 	if (e) {
+		/* Its LRU neighbours are about to be relinked: fetch them while
+		 * the record is copied. */
+		__builtin_prefetch(e->lru_older, 1);
+		__builtin_prefetch(e->lru_newer, 1);
 		if (remember(d, e, t, text, rr) < 0) {
 			d->st.alloc_failures++;
 			return 1; /* written now rather than counted without a record */
@@ -316,6 +336,7 @@ int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 	if (d->st.entries >= d->cfg.max_entries && d->lru_oldest) {
 		d->st.evicted++;
 		retire(d, d->lru_oldest);
+		prefetch_next_victim(d);
 	}
 	if (!create(d, &k, h, ts))
 		d->st.alloc_failures++;

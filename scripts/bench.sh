@@ -47,7 +47,10 @@ now() { date +%s.%N; }
 stage_cpu() {
 	local line
 	line=$(grep "^dnstrail-$2: cpu " "$1" | tail -1) || return 0
-	sample "$3.cpu_s" "$(echo "$line" | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}')"
+	local us
+	us=$(echo "$line" | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/')
+	sample "$3.cpu_s" "$(echo "$us" | awk '{print $1 + $2}')"
+	sample "$3.sys_s" "$(echo "$us" | awk '{print $2}')"
 	sample "$3.peak_rss_mib" "$(echo "$line" | sed -E 's/.*peak_rss=([0-9]+)KiB.*/\1/' | awk '{printf "%.1f", $1 / 1024}')"
 }
 ring_waits() { # PREFIX: full-wait counters of every ring in $RUN
@@ -139,6 +142,21 @@ for _ in $(seq "$BENCH_RUNS"); do
 	sample stage.logd.lines "$lines"
 	cpu=$(grep "^dnstrail-logd: cpu " "$RUN.err" | tail -1 | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}')
 	sample stage.logd.lines_per_cpu_s "$(awk -v n="$lines" -v c="$cpu" 'BEGIN {printf "%.0f", n / c}')"
+	# What the kernel alone charges for those bytes in a new tmpfs file
+	# (page allocation and copy): dd writing as many, in 256 KiB writes.
+	bytes=$(stat -c %s "$OUT.jsonl")
+	rm -f "$OUT.jsonl" "$OUT.dd"
+	cpu=$( { TIMEFORMAT='%U %S'; time dd if=/dev/zero of="$OUT.dd" bs=256K count=$((bytes / 262144)) 2>/dev/null; } 2>&1 | tail -1 | awk '{print $1 + $2}')
+	rm -f "$OUT.dd"
+	sample stage.logd.tmpfs_mb "$((bytes / 1000000))"
+	sample stage.logd.tmpfs_dd_cpu_s "$cpu"
+	# logd to /dev/null: formatting and the loop without the file system.
+	rm -rf "$M" && mkdir -p "$M"
+	"$T" replay "$P/log/log" "$M/log" >/dev/null &
+	"$DNSTRAIL_BIN/dnstrail-logd" --in log --sink "file:/dev/null" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err"
+	wait
+	cpu=$(grep "^dnstrail-logd: cpu " "$RUN.err" | tail -1 | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}')
+	sample stage.logd.devnull_lines_per_cpu_s "$(awk -v n="$lines" -v c="$cpu" 'BEGIN {printf "%.0f", n / c}')"
 done
 rm -rf "$P"
 
@@ -197,7 +215,8 @@ for name in ("pipeline.decoders1", "pipeline.decoders2", "pipeline.decoders2.ded
     if r is None:
         continue
     print("%-34s %14s %8.2f" % (name, "%.0f f/s" % r, r / floor))
-    stages = ["%s %ss %sMiB" % (s, g("%s.%s.cpu_s" % (name, s), "%.2f"), g("%s.%s.peak_rss_mib" % (name, s), "%.0f"))
+    stages = ["%s %ss (sys %s) %sMiB" % (s, g("%s.%s.cpu_s" % (name, s), "%.2f"), g("%s.%s.sys_s" % (name, s), "%.2f"),
+                                          g("%s.%s.peak_rss_mib" % (name, s), "%.0f"))
               for s in ("capd", "decoded", "correlated", "logd")]
     print("    cpu/rss  " + ", ".join(stages))
     waits = ["%s=%s" % (k.split(".full_waits.")[1], "%.0f" % v) for k, v in sorted(med.items())
@@ -208,11 +227,13 @@ units = {"capd": "frames", "decoded": "frames", "correlated": "messages", "logd"
 for s in ("capd", "decoded", "correlated", "logd"):
     k = "stage.%s.per_cpu_s" % s
     if k in med:
-        print("%-34s %14s   cpu %ss  rss %sMiB" % ("stage alone: " + s, "%.0f %s/cpu-s" % (med[k], units[s]),
-              g("stage.%s.cpu_s" % s, "%.2f"), g("stage.%s.peak_rss_mib" % s)))
+        print("%-34s %14s   cpu %ss (sys %ss)  rss %sMiB" % ("stage alone: " + s, "%.0f %s/cpu-s" % (med[k], units[s]),
+              g("stage.%s.cpu_s" % s, "%.2f"), g("stage.%s.sys_s" % s, "%.2f"), g("stage.%s.peak_rss_mib" % s)))
 if "stage.logd.lines" in med:
     print("%-34s %14s   %s lines/cpu-s (json, file on tmpfs)" % ("  logd lines written", "%.0f" % med["stage.logd.lines"],
           g("stage.logd.lines_per_cpu_s")))
+    print("%-34s %14s   lines/cpu-s (json, file:/dev/null: no file system)" % ("  logd to /dev/null", g("stage.logd.devnull_lines_per_cpu_s")))
+    print("%-34s %14s   cpu-s for dd to write the same %s MB into a new tmpfs file" % ("  kernel's share (tmpfs)", g("stage.logd.tmpfs_dd_cpu_s", "%.2f"), g("stage.logd.tmpfs_mb")))
 for size in (64, 512):
     k = "ring.%dB.records_per_s" % size
     if k in med:
