@@ -21,6 +21,17 @@ printf 'GIF89a not a capture at all, just some bytes\n' >"$TMP/magic.pcap"
 expect_run 1 "unknown file format" "$TMP/magic.pcap"
 expect_run 1 "link type PPP_SERIAL (50) is not supported" "$C/tcpdump_ppp_ip_udp_dns.pcap"
 expect_run 1 "is a directory" "$TMP"
+# The same refusal from a capd slow to say it (as under valgrind): still
+# final, never a restart loop.
+mkdir -p "$TMP/slowbin"
+for s in decoded correlated logd ctl; do ln -s "$DNSTRAIL_BIN/dnstrail-$s" "$TMP/slowbin/dnstrail-$s"; done
+printf '#!/bin/sh\ncase " $* " in *" --check-options "*) ;; *) sleep 2.5 ;; esac\nexec "%s" "$@"\n' \
+	"$DNSTRAIL_BIN/dnstrail-capd" >"$TMP/slowbin/dnstrail-capd"
+chmod 0755 "$TMP/slowbin/dnstrail-capd"
+t0=$SECONDS
+DNSTRAIL_BIN=$TMP/slowbin expect_run 1 "capd failed to start (status 1)" "$C/tcpdump_ppp_ip_udp_dns.pcap"
+grep -q "restarting" "$TMP/err" && { cat "$TMP/err"; fail "a refused capture was restarted"; }
+[ $((SECONDS - t0)) -le 15 ] || fail "the refusal took $((SECONDS - t0)) s"
 
 # Cut inside a record: everything before the cut goes through, exit 3.
 head -c 5000 "$C/dnscap_dns.pcap" >"$TMP/cut.pcap"

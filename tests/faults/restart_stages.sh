@@ -73,3 +73,30 @@ if len(flows) > lost:
 print("ok: decoded killed with TCP in flight: %d differing lines, all TCP, in %d connections; "
       "the decoders were tracking %d connections when killed" % (len(diff), len(flows), lost))
 PY
+
+# Stopped while a stage awaits its restart: the stages behind it would wait
+# for an EOF that never comes, so the launcher stops them itself; it must
+# be gone within seconds, exit 0, and have written what was decoded.
+for stage in capd correlated; do
+	"$DNSTRAIL" -r "$TMP/k.pcap" -w "$TMP/stop.$stage.jsonl" --decoders 2 --pace 25000 --run-dir "$RUN" \
+		2>"$TMP/stop.$stage.err" &
+	launcher=$!
+	sleep 0.8
+	for _ in $(seq 50); do
+		pids=$({ pgrep -f "dnstrail-$stage .*$RUN" || true; } | while read -r p; do
+			grep -qaF -- --check-options "/proc/$p/cmdline" 2>/dev/null || echo "$p"
+		done)
+		[ -n "$pids" ] && kill -9 $pids 2>/dev/null && break
+		sleep 0.1
+	done
+	for _ in $(seq 50); do grep -q "dnstrail: $stage (pid [0-9]*) died" "$TMP/stop.$stage.err" && break; sleep 0.02; done
+	kill -TERM $launcher
+	t0=$SECONDS rc=0
+	wait $launcher || rc=$?
+	[ $rc -eq 0 ] || { cat "$TMP/stop.$stage.err"; fail "stopped while $stage awaited its restart: exit $rc"; }
+	[ $((SECONDS - t0)) -le 10 ] || fail "stopping while $stage awaited its restart took $((SECONDS - t0)) s"
+	grep -q "$stage is not running: stopping" "$TMP/stop.$stage.err" ||
+		{ cat "$TMP/stop.$stage.err"; fail "the launcher did not stop the stages behind $stage"; }
+	[ -s "$TMP/stop.$stage.jsonl" ] || fail "nothing written before the stop"
+	ok "stopped while $stage awaited its restart: exit 0 after $((SECONDS - t0)) s, $(wc -l <"$TMP/stop.$stage.jsonl") lines"
+done
