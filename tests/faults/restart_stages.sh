@@ -15,6 +15,20 @@ for g in k t; do
 		fail "undisturbed run exited $?"
 done
 
+# kill_stage STAGE: SIGKILL the running STAGE, waiting up to 10 s for one.
+# Not the launcher's --check-options run of the stage: killing that one
+# fails the start-up, which is not what is tested.
+kill_stage() {
+	local pids
+	for _ in $(seq 100); do
+		pids=$({ pgrep -f "dnstrail-$1 .*$RUN" || true; } | while read -r p; do
+			grep -qaF -- --check-options "/proc/$p/cmdline" 2>/dev/null || echo "$p"
+		done)
+		[ -n "$pids" ] && kill -9 $pids 2>/dev/null && return
+		sleep 0.1
+	done
+}
+
 # run_killed CAPTURE STAGE OUT: a paced run in which STAGE is killed twice
 run_killed() {
 	local cap=$1 stage=$2 out=$3
@@ -24,15 +38,7 @@ run_killed() {
 	for at in 0.8 0.4; do
 		sleep "$at"
 		# After the first kill, wait for the launcher to start it again.
-		for _ in $(seq 100); do
-			# Not the launcher's --check-options run of the stage: killing
-			# that one fails the start-up, which is not what is tested.
-			pids=$({ pgrep -f "dnstrail-$stage .*$RUN" || true; } | while read -r p; do
-				grep -qaF -- --check-options "/proc/$p/cmdline" 2>/dev/null || echo "$p"
-			done)
-			[ -n "$pids" ] && kill -9 $pids 2>/dev/null && break
-			sleep 0.1
-		done
+		kill_stage "$stage"
 	done
 	local rc=0
 	wait $launcher || rc=$?
@@ -82,13 +88,7 @@ for stage in capd correlated; do
 		2>"$TMP/stop.$stage.err" &
 	launcher=$!
 	sleep 0.8
-	for _ in $(seq 50); do
-		pids=$({ pgrep -f "dnstrail-$stage .*$RUN" || true; } | while read -r p; do
-			grep -qaF -- --check-options "/proc/$p/cmdline" 2>/dev/null || echo "$p"
-		done)
-		[ -n "$pids" ] && kill -9 $pids 2>/dev/null && break
-		sleep 0.1
-	done
+	kill_stage "$stage"
 	for _ in $(seq 50); do grep -q "dnstrail: $stage (pid [0-9]*) died" "$TMP/stop.$stage.err" && break; sleep 0.02; done
 	kill -TERM $launcher
 	t0=$SECONDS rc=0
