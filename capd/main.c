@@ -281,7 +281,7 @@ static void usage(FILE *f)
 		"  --decoders N       write to rings cap.0 .. cap.N-1 (default 1)\n"
 		"  --out NAME         an output ring by name (repeatable; instead of --decoders)\n"
 		"  --run-dir DIR      where ring names live (default %s)\n"
-		"  --ring-size BYTES  size of a ring this stage creates (default 64M)\n"
+		"  --ring-size BYTES  size of a ring this stage creates (default 16M)\n"
 		"  --snaplen N        live: bytes kept per frame (default 65535)\n"
 		"  --buffer-size B    live: kernel capture buffer (default 64M)\n"
 		"  --no-promisc       live: do not put the interface in promiscuous mode\n"
@@ -303,7 +303,7 @@ int main(int argc, char **argv)
 	const char *run_dir = DNSTRAIL_RUN_DIR, *user = "dnstrail";
 	const char *outs[MAX_RINGS];
 	unsigned n_outs = 0;
-	uint64_t decoders = 1, ring_size = 64u << 20, v;
+	uint64_t decoders = 1, ring_size = 16u << 20, v;
 	int allow_root = 0;
 	struct capd c = { 0 };
 	enum { O_PORTS = 256, O_DECODERS, O_OUT, O_RUNDIR, O_RINGSIZE, O_SNAPLEN, O_BUFSIZE,

@@ -340,7 +340,7 @@ static void usage(FILE *f)
 		"  --decoders N          read dec.0 .. dec.N-1 (default 1)\n"
 		"  --out NAME            output ring (default log)\n"
 		"  --run-dir DIR         where ring names live (default %s)\n"
-		"  --ring-size BYTES     size of a ring this stage creates (default 64M)\n"
+		"  --ring-size BYTES     size of a ring this stage creates (default 16M)\n"
 		"  --query-timeout SEC   a query with no response after this is unanswered (default 5)\n"
 		"  --reorder-window SEC  hold a response this long for a late query (default 0.01)\n"
 		"  --max-pending N       bound on queries waiting (default 1000000)\n"
@@ -381,7 +381,7 @@ int main(int argc, char **argv)
 	const char *run_dir = DNSTRAIL_RUN_DIR, *out_name = "log", *user = NULL;
 	const char *ins[MERGE_MAX_INPUTS];
 	unsigned n_ins = 0;
-	uint64_t decoders = 1, ring_size = 64u << 20;
+	uint64_t decoders = 1, ring_size = 16u << 20;
 	int allow_root = 0, dedup_on = 0;
 	struct match_config mc = { .timeout_ns = 5000000000ull, .reorder_ns = 10000000ull,
 				   .max_pending = 1000000, .log_unanswered = 1 };

@@ -276,7 +276,7 @@ static void usage(FILE *f)
 		"  --in NAME              input ring of frames (default cap.0)\n"
 		"  --out NAME             output ring of messages (default dec.0)\n"
 		"  --run-dir DIR          where ring names live (default %s)\n"
-		"  --ring-size BYTES      size of a ring this stage creates (default 64M)\n"
+		"  --ring-size BYTES      size of a ring this stage creates (default 16M)\n"
 		"  --ports LIST           DNS ports, UDP and TCP (default 53)\n"
 		"  --frag-mem BYTES       bytes held in incomplete IP datagrams (default 64M)\n"
 		"  --frag-timeout SEC     give up an incomplete datagram after (default 30)\n"
@@ -296,7 +296,7 @@ int main(int argc, char **argv)
 {
 	log_init("dnstrail-decoded");
 	const char *run_dir = DNSTRAIL_RUN_DIR, *in_name = "cap.0", *out_name = "dec.0", *user = NULL;
-	uint64_t ring_size = 64u << 20;
+	uint64_t ring_size = 16u << 20;
 	int allow_root = 0;
 	struct netdecode_limits lim;
 	netdecode_default_limits(&lim);

@@ -28,7 +28,7 @@ static void usage(void)
 "                       logd starts first, so it creates the ring when missing\n"
 "  --run-dir DIR        run directory (default " LOGD_RUN_DIR ")\n"
 "  --ring-size BYTES    capacity of a ring logd creates: a power of two, with an\n"
-"                       optional K, M or G suffix (default 64M)\n"
+"                       optional K, M or G suffix (default 16M)\n"
 "  --sink SPEC          an output; repeat for several (at most %d):\n"
 "      file:PATH[,OPTION...]  append to PATH (PATH without ',', < %d bytes)\n"
 "          max-size=BYTES     rotate before a write would take the file past BYTES\n"
@@ -282,7 +282,7 @@ void cli_parse(struct logd_config *c, int argc, char **argv)
 	config_apply("logd", longopts, "sink\0", &argc, &argv);
 	memset(c, 0, sizeof *c);
 	c->run_dir = LOGD_RUN_DIR;
-	c->ring_size = 64 << 20;
+	c->ring_size = 16 << 20;
 	c->format = LOGD_FMT_JSON;
 	c->max_output = 8 << 20;
 	opterr = 0;
