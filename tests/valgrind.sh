@@ -13,9 +13,20 @@ mkdir -p "$logs"
 chmod 0777 "$logs" # the stages run as the dnstrail user
 chmod 0755 "$wrap"
 trap 'rm -rf "$wrap"' EXIT
+# The launcher asks every stage to check its options before each run: the
+# first few of those checks per stage run under valgrind too, the rest
+# (the same code, 220 times) natively, which halves the time.
+mkdir -p "$wrap/optchecks"
+chmod 0777 "$wrap/optchecks" # the stages may run as the dnstrail user
 for s in capd decoded correlated logd ctl; do
 	cat >"$wrap/dnstrail-$s" <<W
 #!/bin/sh
+case " \$* " in
+*" --check-options "*|*" --help "*)
+	n=\$(ls "$wrap/optchecks" | grep -c "^$s\\.") || true
+	if [ "\$n" -ge 3 ]; then exec "$real/dnstrail-$s" "\$@"; fi
+	: >"$wrap/optchecks/$s.\$\$" ;;
+esac
 exec valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite,indirect \\
 	--error-exitcode=99 --log-file=$logs/%p.$s "$real/dnstrail-$s" "\$@"
 W

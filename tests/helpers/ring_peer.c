@@ -215,21 +215,25 @@ static int consume(const struct opts *o, struct ring *r)
 	uint8_t *scratch = malloc(max + 8);
 	uint64_t got = 0, expect = o->first, since_release = 0;
 	double t0 = now_s();
+	int rc = 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (got < o->n && !stop) {
 		struct ring_view v;
 		if (!ring_peek(r, &v)) {
 			if (ring_error(r)) {
 				fprintf(stderr, "%s\n", ring_error(r));
-				return 3;
+				rc = 3;
+				goto out;
 			}
 			if (ring_drained(r))
 				break;
 			ring_wait_data(r, 100);
 			continue;
 		}
-		if (verify(o, &v, &expect, max, scratch) < 0)
-			return 4;
+		if (verify(o, &v, &expect, max, scratch) < 0) {
+			rc = 4;
+			goto out;
+		}
 		if (o->report)
 			printf("%" PRIu64 "\n", expect - 1);
 		ring_next(r);
@@ -247,8 +251,9 @@ static int consume(const struct opts *o, struct ring *r)
 		printf("consumed %" PRIu64 " last %" PRIu64 "\n", got, expect);
 	if (o->stats)
 		printf("consume %.0f records/s %.3f s\n", (double)got / dt, dt);
+out:
 	free(scratch);
-	return 0;
+	return rc;
 }
 
 static int usage(void)
