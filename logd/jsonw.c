@@ -136,25 +136,34 @@ char *jw_str(char *p, const char *s, size_t n)
 	return p;
 }
 
+/* Decimal digits of v (1 for 0): from the bit length, corrected once. */
+static inline unsigned u64_digits(uint64_t v)
+{
+	static const uint64_t pow10[20] = {
+		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+		10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+		100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+	};
+	unsigned t = (unsigned)(64 - __builtin_clzll(v | 1)) * 1233 >> 12; /* ~log10 */
+	return t - ((v | 1) < pow10[t]) + 1; /* v | 1: 0 has one digit */
+}
+
+/* Digits are written in place, last first, two at a time. */
 char *jw_u64(char *p, uint64_t v)
 {
-	char tmp[JW_U64_MAX];
-	char *t = tmp + sizeof tmp;
+	char *end = p + u64_digits(v), *t = end;
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
 		v /= 100;
 		t -= 2;
 		memcpy(t, digits2 + 2 * r, 2);
 	}
-	if (v >= 10) {
-		t -= 2;
-		memcpy(t, digits2 + 2 * v, 2);
-	} else {
-		*--t = (char)('0' + v);
-	}
-	size_t n = (size_t)(tmp + sizeof tmp - t);
-	memcpy(p, t, n);
-	return p + n;
+	if (v >= 10)
+		memcpy(t - 2, digits2 + 2 * v, 2);
+	else
+		t[-1] = (char)('0' + v);
+	return end;
 }
 
 

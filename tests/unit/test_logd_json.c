@@ -179,6 +179,13 @@ START_TEST(integers)
 		snprintf(b, sizeof b, "%" PRIu64, v[i]);
 		ck_assert_str_eq(a, b);
 	}
+	/* Either side of every power of ten: where the digit count changes. */
+	for (uint64_t p = 1, k = 0; k < 20; k++, p *= 10)
+		for (uint64_t x = p - 1; x <= p + 1; x++) {
+			*jw_u64(a, x) = 0;
+			snprintf(b, sizeof b, "%" PRIu64, x);
+			REQUIRE(!strcmp(a, b), "%s != %s", a, b);
+		}
 	for (int i = 0; i < 100000; i++) {
 		uint64_t x = rnd() >> (rnd() % 64);
 		*jw_u64(a, x) = 0;
