@@ -3,7 +3,7 @@
 #
 #   floor      libpcap alone reading the capture (the rate to compare with)
 #   pipeline   scripts/dnstrail -r CAPTURE -w /dev/shm/... --dedup off, 1 and
-#              2 decoders, and with --dedup 3600
+#              2 decoders, and with --dedup 3600; then 1 decoder to /dev/null
 #   stages     each stage alone, fed from memory: capd fills cap.0, then
 #              decoded drains it into dec.0, correlated drains that into log,
 #              logd drains log into a file on tmpfs; each one timed alone
@@ -66,14 +66,14 @@ for _ in $(seq "$BENCH_RUNS"); do
 	sample floor.frames_per_s "$("$DNSTRAIL_BUILD/tests/pcap_floor" "$CAP" | awk '{print $6}')"
 done
 
-pipeline() { # NAME ARGS...
-	local name=$1; shift
+pipeline() { # NAME ARGS... (the output goes to $PIPE_OUT, default a new file on tmpfs)
+	local name=$1 out=${PIPE_OUT:-$OUT.jsonl}; shift
 	echo "== pipeline: $name" >&2
 	for _ in $(seq "$BENCH_RUNS"); do
 		rm -f "$OUT.jsonl"
 		local t0 t1
 		t0=$(now)
-		scripts/dnstrail -r "$CAP" -w "$OUT.jsonl" --run-dir "$RUN" "$@" 2>"$RUN.err" ||
+		scripts/dnstrail -r "$CAP" -w "$out" --run-dir "$RUN" "$@" 2>"$RUN.err" ||
 			{ cat "$RUN.err" >&2; exit 1; }
 		t1=$(now)
 		sample "$name.frames_per_s" "$(awk -v f="$frames" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", f / (b - a)}')"
@@ -84,6 +84,9 @@ pipeline() { # NAME ARGS...
 pipeline "pipeline.decoders1" --dedup off --decoders 1
 pipeline "pipeline.decoders2" --dedup off --decoders 2
 pipeline "pipeline.decoders2.dedup3600" --dedup 3600 --decoders 2
+# The same as decoders1 without the file system: the difference is what the
+# kernel charges for the output's new tmpfs pages (see logd's lines below).
+PIPE_OUT=/dev/null pipeline "pipeline.decoders1.devnull" --dedup off --decoders 1
 
 echo "== stages alone, each fed from memory" >&2
 # Preparation (not timed): the records each stage reads, kept whole in
@@ -210,7 +213,7 @@ def g(k, fmt="%.0f"):
 print("\ndnstrail bench: %s, %d frames, median of %d runs\n" % (sys.argv[3], frames, len(vals["floor.frames_per_s"])))
 print("%-34s %14s %8s" % ("", "rate", "floor"))
 print("%-34s %14s %8s" % ("libpcap read (floor)", g("floor.frames_per_s") + " f/s", "1.00"))
-for name in ("pipeline.decoders1", "pipeline.decoders2", "pipeline.decoders2.dedup3600"):
+for name in ("pipeline.decoders1", "pipeline.decoders2", "pipeline.decoders2.dedup3600", "pipeline.decoders1.devnull"):
     r = med.get(name + ".frames_per_s")
     if r is None:
         continue
