@@ -81,6 +81,7 @@ static inline char *esc_u00(char *p, uint8_t c)
 char *jw_str_body(char *p, const char *s, size_t n)
 {
 	const uint8_t *u = (const uint8_t *)s, *end = u + n;
+	int verbatim = 1; /* no escape written yet: output offsets equal input offsets */
 	while (u < end) {
 		/* Copy clean words whole; names are mostly clean. */
 		while (end - u >= 8) {
@@ -94,6 +95,17 @@ char *jw_str_body(char *p, const char *s, size_t n)
 		}
 		if (u == end)
 			break;
+		/* A clean tail shorter than a word: the string's last 8 bytes as
+		 * one word, overlapping bytes already copied as they are. */
+		if (verbatim && n >= 8 && end - u < 8) {
+			uint64_t w;
+			memcpy(&w, end - 8, 8);
+			if (!word_needs_care(w)) {
+				p += end - u;
+				memcpy(p - 8, &w, 8);
+				return p;
+			}
+		}
 		uint8_t c = *u;
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
 			*p++ = (char)c;
@@ -101,6 +113,7 @@ char *jw_str_body(char *p, const char *s, size_t n)
 			continue;
 		}
 		if (c < 0x80) {
+			verbatim = 0;
 			*p++ = '\\';
 			switch (c) {
 			case '"': *p++ = '"'; break;
@@ -121,6 +134,7 @@ char *jw_str_body(char *p, const char *s, size_t n)
 			p += len;
 			u += len;
 		} else {
+			verbatim = 0;
 			p = esc_u00(p, c);
 			u++;
 		}

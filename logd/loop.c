@@ -7,7 +7,9 @@
  *   2. read one batch from the ring (up to BATCH_RECORDS records, and as
  *      many bytes of output as every sink's queue can take, at most
  *      BATCH_BYTES - see "flow control" in sink.h), format it once into the
- *      batch buffer, and offer it to every sink's queue;
+ *      batch buffer, and offer it to every sink's queue (with a single
+ *      sink, formatted straight into its queue when the room at its head
+ *      takes a whole batch);
  *   3. prepare one write per idle sink that has queued lines and submit
  *      them all with a single io_uring_submit;
  *   4. persist the file sinks' recovery state, then release the ring tail
@@ -264,7 +266,7 @@ void logd_open(struct logd *L, const struct logd_config *cfg, const struct logd_
 /* Reads and formats one batch of at most budget bytes (more only when its
  * first record alone is bigger).  Returns 1 when it stopped because the
  * batch was full (more records are probably waiting), else 0. */
-static int read_batch(struct logd *L, uint64_t limit, size_t budget, uint64_t now)
+static int read_batch(struct logd *L, uint64_t limit, size_t budget, uint64_t now, int direct)
 {
 	struct batch *b = &L->batch;
 	b->len = 0;
@@ -295,6 +297,10 @@ static int read_batch(struct logd *L, uint64_t limit, size_t budget, uint64_t no
 		}
 		uint32_t nl;
 		size_t n = fmt_txn(&L->fmt, t, b->buf + b->len, b->cap - b->len, &nl);
+		if (!n && direct) {
+			full = 1; /* the rest of the queue is too small: the batch buffer next */
+			break;
+		}
 		if (b->n && (!n || b->len + n > budget)) {
 			full = 1; /* first in the next batch */
 			break;
@@ -421,7 +427,23 @@ int logd_run(struct logd *L)
 		size_t budget = read_budget(L, now);
 		if (budget && ringio_can_read(&L->rio) && L->rio.read_pos < limit) {
 			uint64_t before = L->rio.read_pos;
-			more = read_batch(L, limit, budget, now);
+			/* One sink: format into its queue, saving a copy of every
+			 * byte, when the free space at its head takes a whole batch. */
+			char *own = L->batch.buf;
+			size_t own_cap = L->batch.cap, room = 0;
+			char *direct = L->nsinks == 1 ? sink_direct_area(&L->sinks[0], &room) : NULL;
+			if (direct && room >= budget && room >= BATCH_BYTES) {
+				L->batch.buf = direct;
+				L->batch.cap = room < own_cap ? room : own_cap;
+				more = read_batch(L, limit, budget, now, 1);
+				if (!L->batch.n && more) { /* its first record did not fit */
+					L->batch.buf = own;
+					L->batch.cap = own_cap;
+					more = read_batch(L, limit, budget, now, 0);
+				}
+			} else {
+				more = read_batch(L, limit, budget, now, 0);
+			}
 			if (L->rio.read_pos != before) {
 				L->batch.pos_end = L->rio.read_pos;
 				for (unsigned i = 0; i < L->nsinks; i++)
@@ -429,6 +451,8 @@ int logd_run(struct logd *L)
 				ringio_end_batch(&L->rio);
 				L->st.batches++;
 			}
+			L->batch.buf = own;
+			L->batch.cap = own_cap;
 			const char *e = ring_error(L->ring);
 			if (e && !L->exit_code) {
 				log_warn("%s", e);

@@ -114,6 +114,10 @@ static uint64_t count_nl(const struct sink *s, uint64_t from, uint64_t to)
 static void q_put(struct sink *s, const char *src, size_t n)
 {
 	size_t off = (size_t)(s->q_head % s->qcap);
+	if (src == s->q + off) { /* formatted in place (sink_direct_area) */
+		s->q_head += n;
+		return;
+	}
 	size_t first = s->qcap - off < n ? s->qcap - off : n;
 	memcpy(s->q + off, src, first);
 	memcpy(s->q, src + first, n - first);
@@ -153,6 +157,16 @@ static void push_mark(struct sink *s, uint64_t pos)
 	m->lines = s->lines_head;
 	m->pos = pos;
 	m->start = start;
+}
+
+char *sink_direct_area(struct sink *s, size_t *room)
+{
+	if (s->ops->offer || s->skip_until || s->failing || s->stalled || s->lagging)
+		return NULL;
+	size_t off = (size_t)(s->q_head % s->qcap);
+	size_t free_bytes = s->qcap - (size_t)(s->q_head - s->q_tail);
+	*room = s->qcap - off < free_bytes ? s->qcap - off : free_bytes;
+	return s->q + off;
 }
 
 void sink_offer(struct sink *s, const struct batch *b)

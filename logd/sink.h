@@ -201,8 +201,13 @@ static inline int sink_holds_ring(const struct sink *s)
 	return !s->stalled && !s->lagging;
 }
 
-/* Queue what fits of the batch, drop (and count) the rest. */
+/* Queue what fits of the batch, drop (and count) the rest.  A batch
+ * formatted in place at sink_direct_area() is queued without a copy. */
 void sink_offer(struct sink *s, const struct batch *b);
+/* With one sink, the loop formats straight into its queue: the contiguous
+ * free bytes at the queue's head (*room of them), or NULL when this sink
+ * takes batches another way (its own offer, recovery, dropping). */
+char *sink_direct_area(struct sink *s, size_t *room);
 /* Prepares the sink's SQEs (the shared path: at most one write).  Returns
  * how many, or -1 when the submission queue is full. */
 int sink_submit(struct sink *s, struct io_uring *ring, uint64_t now);

@@ -131,6 +131,43 @@ START_TEST(done_after_completion)
 }
 END_TEST
 
+/* A batch formatted in place at the queue's head is queued without a copy
+ * and written like any other; the free room offered stops at the queue's
+ * end, and a sink that is dropping offers none. */
+START_TEST(direct_area_in_place)
+{
+	struct sink s;
+	make_plain(&s, 1 << 16, "d");
+	size_t room;
+	char *d = sink_direct_area(&s, &room);
+	ck_assert_ptr_eq(d, s.q);
+	ck_assert_uint_eq(room, 1u << 16);
+	struct batch b = make_batch(0, 10, 50);
+	memcpy(d, b.buf, b.len); /* as if formatted there */
+	memset(bbuf, 'X', b.len); /* the batch buffer is not what gets written */
+	b.buf = d;
+	sink_offer(&s, &b);
+	ck_assert_uint_eq(s.q_head, b.len);
+	ck_assert_int_eq(pump(&s, 0, 0, 0), 1);
+	ck_assert_uint_eq(s.done_pos, b.pos_end);
+	static char out[1 << 16];
+	size_t n = slurp("d", out, sizeof out);
+	ck_assert_uint_eq(n, b.len);
+	ck_assert(!memchr(out, 'X', n));
+	ck_assert(!strncmp(out, "P0L0.", 5));
+	/* Near the end of the queue the room is what is left before it. */
+	s.q_head = s.q_tail = (1u << 16) - 1000 + (1u << 16);
+	d = sink_direct_area(&s, &room);
+	ck_assert_ptr_eq(d, s.q + (1u << 16) - 1000);
+	ck_assert_uint_eq(room, 1000);
+	s.failing = 1;
+	ck_assert_ptr_null(sink_direct_area(&s, &room));
+	s.failing = 0;
+	close(s.fd);
+	sink_free(&s);
+}
+END_TEST
+
 START_TEST(full_queue_drops_whole_records)
 {
 	struct sink s;
@@ -456,6 +493,7 @@ int main(void)
 	TCase *tc = tcase_create("sink");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, done_after_completion);
+	tcase_add_test(tc, direct_area_in_place);
 	tcase_add_test(tc, full_queue_drops_whole_records);
 	tcase_add_test(tc, short_write_keeps_marks);
 	tcase_add_test(tc, failure_backoff_and_recovery);
