@@ -72,20 +72,30 @@ void capture_check_filter(const char *expr)
 	pcap_close(p);
 }
 
-static void apply_filter(pcap_t *p, const struct capture_opts *o)
+static void apply_filter(pcap_t *p, const struct capture_opts *o, struct capture_filter *cf)
 {
 	char def[8192];
 	const char *expr = o->filter;
-	if (!expr)
+	memset(cf, 0, sizeof *cf);
+	if (!expr) {
 		expr = capture_default_filter(pcap_datalink(p), o->iface != NULL, o->ports, def, sizeof def);
+		cf->is_default = 1;
+	}
 	if (!*expr)
 		return;
-	struct bpf_program prog;
-	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0)
+	if (pcap_compile(p, &cf->prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0)
 		die_closing(p, EXIT_USAGE, "bad filter '%s': %s", expr, pcap_geterr(p));
-	if (pcap_setfilter(p, &prog) < 0)
+	if (pcap_setfilter(p, &cf->prog) < 0) {
+		pcap_freecode(&cf->prog);
 		die_closing(p, 1, "cannot set filter: %s", pcap_geterr(p));
-	pcap_freecode(&prog);
+	}
+}
+
+void capture_filter_free(struct capture_filter *cf)
+{
+	if (cf->prog.bf_insns)
+		pcap_freecode(&cf->prog);
+	memset(cf, 0, sizeof *cf);
 }
 
 /* Our own stdio stream with a large buffer: libpcap would read a file 4 KiB
@@ -139,7 +149,7 @@ static pcap_t *open_live(const struct capture_opts *o)
 	return p;
 }
 
-pcap_t *capture_open(const struct capture_opts *o)
+pcap_t *capture_open(const struct capture_opts *o, struct capture_filter *cf)
 {
 	pcap_t *p = o->file ? open_file(o) : open_live(o);
 	int dlt = pcap_datalink(p);
@@ -148,6 +158,6 @@ pcap_t *capture_open(const struct capture_opts *o)
 		       "Linux cooked v1/v2, raw IP and BSD loopback",
 		    o->file ? o->file : o->iface,
 		    pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?", dlt);
-	apply_filter(p, o);
+	apply_filter(p, o, cf);
 	return p;
 }

@@ -21,9 +21,18 @@ struct capture_opts {
 	int promisc;
 };
 
+/* The filter capture_open set, kept for capd's own file reader
+ * (savefile.h), which filters with pcap_offline_filter. */
+struct capture_filter {
+	struct bpf_program prog; /* bf_len 0: no filter (-f '') */
+	int is_default; /* the default DNS filter: quickfilter.h applies */
+};
+
 /* Opens, activates and filters the source; dies with a clear message (exit 1
- * for an unusable source, 2 for a bad filter) when it cannot. */
-pcap_t *capture_open(const struct capture_opts *o);
+ * for an unusable source, 2 for a bad filter) when it cannot.  The filter
+ * goes to *cf (capture_filter_free when done). */
+pcap_t *capture_open(const struct capture_opts *o, struct capture_filter *cf);
+void capture_filter_free(struct capture_filter *cf);
 
 /* Dies (exit 2) when expr is not a valid filter. */
 void capture_check_filter(const char *expr);

@@ -16,7 +16,9 @@
  * the last frame it published (resume.c).
  */
 #include "capture.h"
+#include "quickfilter.h"
 #include "resume.h"
+#include "savefile.h"
 #include "config.h"
 #include "log.h"
 #include "netwalk.h"
@@ -66,6 +68,11 @@ struct capd {
 	pcap_t *pcap;
 	int dlt;
 	int live;
+	struct capture_filter filter;
+	const uint16_t *ports; /* of the default filter */
+	struct savefile file; /* capd's own reader, while 'own_reader' */
+	int own_reader;
+	int break_loop; /* on_frame: stop the batch (like pcap_breakloop) */
 	struct ring *out[MAX_RINGS];
 	unsigned n_out;
 	uint64_t pace_pps; /* file mode: frames per second, 0 = as fast as possible */
@@ -147,8 +154,10 @@ static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *by
 	if (!f) {
 		/* Live: dropped and counted by the ring.  File: we are stopping,
 		 * and this frame is not done. */
-		if (!c->live)
+		if (!c->live) {
 			pcap_breakloop(c->pcap);
+			c->break_loop = 1;
+		}
 		return;
 	}
 	int64_t ns = (int64_t)h->ts.tv_sec * 1000000000LL + (int64_t)h->ts.tv_usec;
@@ -212,6 +221,59 @@ static void pace(struct capd *c, const struct timespec *t0)
 	}
 }
 
+/* What the filter says of a record from capd's own reader: what libpcap's
+ * would, the common DNS frame answered without BPF. */
+static int passes_filter(const struct capd *c, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+	if (!c->filter.prog.bf_len)
+		return 1;
+	if (c->filter.is_default && quick_accept(c->dlt, data, h->caplen, c->ports))
+		return 1;
+	return pcap_offline_filter(&c->filter.prog, h, data) != 0;
+}
+
+/* From the first record capd's reader does not take, libpcap reads on. */
+static void hand_over(struct capd *c, const char *source)
+{
+	if (savefile_hand_over(&c->file, c->pcap) < 0)
+		die(1, "%s: cannot seek to byte %" PRIu64 " to go on reading: %s", source,
+		    c->file.offset, strerror(errno));
+	savefile_close(&c->file);
+	c->own_reader = 0;
+	c->rs.exact = 0;
+}
+
+/* Up to batch frames through on_frame; returns what pcap_dispatch would
+ * (the count, 0 at the end of the file, PCAP_ERROR_BREAK or PCAP_ERROR). */
+static int read_batch(struct capd *c, int batch, const char *source)
+{
+	if (!c->own_reader)
+		return pcap_dispatch(c->pcap, batch, on_frame, (u_char *)c);
+	int n = 0;
+	while (n < batch) {
+		if (stop || c->break_loop) {
+			c->break_loop = 0;
+			return n ? n : PCAP_ERROR_BREAK;
+		}
+		struct pcap_pkthdr h;
+		const uint8_t *data;
+		enum savefile_next r = savefile_next(&c->file, &h, &data);
+		if (r == SAVEFILE_END)
+			return n;
+		if (r == SAVEFILE_LIBPCAP) {
+			hand_over(c, source);
+			return n ? n : pcap_dispatch(c->pcap, batch, on_frame, (u_char *)c);
+		}
+		if (!passes_filter(c, &h, data)) {
+			resume_frame_filtered(&c->rs, h.caplen);
+			continue;
+		}
+		on_frame((u_char *)c, &h, data);
+		n++;
+	}
+	return n;
+}
+
 /* Returns the exit code: 0, or EXIT_CORRUPT when a file was cut short. */
 static int capture_loop(struct capd *c, const char *source)
 {
@@ -221,7 +283,7 @@ static int capture_loop(struct capd *c, const char *source)
 	if (c->pace_pps && c->pace_pps / 100 < (uint64_t)batch)
 		batch = c->pace_pps / 100 > 0 ? (int)(c->pace_pps / 100) : 1;
 	while (!stop) {
-		int n = pcap_dispatch(c->pcap, batch, on_frame, (u_char *)c);
+		int n = read_batch(c, batch, source);
 		publish_all(c);
 		if (n == PCAP_ERROR_BREAK)
 			break;
@@ -383,8 +445,9 @@ int main(int argc, char **argv)
 		return 0;
 
 	c.live = co.iface != NULL;
-	c.pcap = capture_open(&co);
+	c.pcap = capture_open(&co, &c.filter);
 	c.dlt = pcap_datalink(c.pcap);
+	c.ports = ports;
 
 	char name[32], path[512], err[600];
 	c.n_out = n_outs ? n_outs : (unsigned)decoders;
@@ -405,8 +468,14 @@ int main(int argc, char **argv)
 		ring_set_stop_flag(c.out[i], &stop);
 	}
 
-	if (!c.live)
+	if (!c.live) {
 		resume_open(&c.rs, co.file, c.pcap, c.out, c.n_out, run_dir);
+		/* From where resume_open put libpcap's stream (the start, or a
+		 * restart's resume point). */
+		uint64_t at = (uint64_t)ftello(pcap_file(c.pcap));
+		c.own_reader = strcmp(co.file, "-") && savefile_open(&c.file, c.pcap, at);
+		c.rs.exact = c.own_reader;
+	}
 
 	/* Everything privileged is open: give up root before the first packet. */
 	if (geteuid() == 0 && !allow_root) {
@@ -445,6 +514,9 @@ int main(int argc, char **argv)
 		log_info("%s: %" PRIu64 " frames read", source, c.st.frames);
 	statseg_close(c.stats);
 	resume_close(&c.rs);
+	if (c.own_reader)
+		savefile_close(&c.file);
+	capture_filter_free(&c.filter);
 	stats_log_rusage();
 	for (unsigned i = 0; i < c.n_out; i++)
 		ring_detach(c.out[i]);

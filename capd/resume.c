@@ -15,11 +15,11 @@
 #include <sys/stat.h>
 
 /* A ring reserve that must wait publishes that ring on its own: record the
- * boundary before the frame being sent (classic pcap knows its offset). */
+ * boundary before the frame being sent (when its offset is known). */
 static void on_forced_publish(void *ctx)
 {
 	struct capd_resume *rs = ctx;
-	if (!rs->classic)
+	if (!rs->exact)
 		return; /* unknown offset: a restart falls back to the older checkpoint */
 	struct checkpoint_pos pos;
 	pos.in[0] = rs->offset;
@@ -53,18 +53,6 @@ void resume_open(struct capd_resume *rs, const char *file, pcap_t *p, struct rin
 	rs->file = pcap_file(p);
 	if (!rs->file)
 		return;
-	/* Classic pcap files start with one of four magic numbers; pcapng
-	 * with a Section Header Block of type 0x0A0D0D0A. */
-	uint32_t magic = 0;
-	FILE *f = fopen(file, "rb");
-	if (f) {
-		if (fread(&magic, 4, 1, f) != 1)
-			magic = 0;
-		fclose(f);
-	}
-	/* (0xa1b2cd34, the "modified" pcap, has 24-byte record headers.) */
-	rs->classic = magic == 0xa1b2c3d4 || magic == 0xd4c3b2a1 || magic == 0xa1b23c4d ||
-		      magic == 0x4d3cb2a1;
 	rs->offset = (uint64_t)ftello(rs->file);
 
 	char path[600], identity[256], err[700];
@@ -122,7 +110,7 @@ void resume_checkpoint(struct capd_resume *rs)
 	if (!rs->ckpt)
 		return;
 	struct checkpoint_pos pos;
-	pos.in[0] = rs->classic ? rs->offset : (uint64_t)ftello(rs->file);
+	pos.in[0] = rs->exact ? rs->offset : (uint64_t)ftello(rs->file);
 	pos.in[1] = rs->index;
 	for (unsigned k = 0; k < rs->n_out; k++)
 		pos.out[k] = ring_pending_head(rs->out[k]);

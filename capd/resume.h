@@ -22,8 +22,8 @@
 struct capd_resume {
 	struct checkpoint *ckpt; /* NULL: not resumable (stdin, live) */
 	FILE *file;
-	int classic; /* classic pcap: every record is 16 + caplen bytes */
-	uint64_t offset; /* file offset after the last frame read (classic only) */
+	int exact; /* capd's own reader (savefile.h) knows every record's offset */
+	uint64_t offset; /* file offset after the last frame done (exact only) */
 	uint64_t index; /* frames read from the file so far */
 	uint64_t skip_until; /* frames before this index ... */
 	uint8_t skip_ring[CHECKPOINT_MAX]; /* ... are not sent again to these rings */
@@ -32,7 +32,9 @@ struct capd_resume {
 };
 
 /* Set up checkpoints for file (NULL or "-" for none), and when a previous
- * capd died reading it, seek to where it stopped.  Logs what it does. */
+ * capd died reading it, seek to where it stopped (rs->offset then says
+ * where).  Logs what it does.  Offsets are not exact until capd sets
+ * rs->exact: read by libpcap, only a batch boundary has a known offset. */
 void resume_open(struct capd_resume *rs, const char *file, pcap_t *p, struct ring **out,
 		 unsigned n_out, const char *run_dir);
 /* The frame just read goes to ring k: 0 to send it, 1 when that ring has it. */
@@ -44,6 +46,12 @@ static inline int resume_skip(const struct capd_resume *rs, unsigned k)
 static inline void resume_frame_done(struct capd_resume *rs, uint32_t caplen)
 {
 	rs->index++;
+	rs->offset += 16 + (uint64_t)caplen;
+}
+/* The record just read did not pass the filter (frames are counted only
+ * when they pass, as libpcap hands over only those). */
+static inline void resume_frame_filtered(struct capd_resume *rs, uint32_t caplen)
+{
 	rs->offset += 16 + (uint64_t)caplen;
 }
 /* Call right before publishing every ring (all frames read are committed). */
