@@ -42,15 +42,59 @@ char *fmt_ipv4(char *p, const uint8_t a[4])
 	return octet(p, a[3]);
 }
 
+unsigned fmt_u32_len(uint32_t v)
+{
+	unsigned n = 1;
+	for (uint32_t t = 10; n < 10 && v >= t; t *= 10)
+		n++;
+	return n;
+}
+
+char *fmt_u32(char *p, uint32_t v)
+{
+	/* Backwards from the end, two digits per (32-bit) division; no
+	 * variable-length copy (a library call). */
+	char *e = p + fmt_u32_len(v), *t = e;
+	while (v >= 100) {
+		t -= 2;
+		memcpy(t, digits2 + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10)
+		memcpy(t - 2, digits2 + 2 * v, 2);
+	else
+		t[-1] = (char)('0' + v);
+	return e;
+}
+
+/* The two hex digits of every byte value. */
+static const char hex2[512] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+			      "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+			      "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+			      "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+			      "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+			      "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+			      "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+			      "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 static inline char *hex16(char *p, unsigned w)
 {
-	/* No leading zeros (RFC 5952 4.1). */
-	int shift = 12;
-	while (shift > 0 && !((w >> shift) & 15))
-		shift -= 4;
-	for (; shift >= 0; shift -= 4)
-		*p++ = hexd[(w >> shift) & 15];
-	return p;
+	/* No leading zeros (RFC 5952 4.1); a byte pair at a time. */
+	unsigned hi = w >> 8, lo = w & 0xff;
+	if (hi >= 0x10) {
+		memcpy(p, hex2 + 2 * hi, 2);
+		p += 2;
+	} else if (hi) {
+		*p++ = hexd[hi];
+	} else if (lo < 0x10) {
+		*p++ = hexd[lo];
+		return p;
+	} else {
+		memcpy(p, hex2 + 2 * lo, 2);
+		return p + 2;
+	}
+	memcpy(p, hex2 + 2 * lo, 2);
+	return p + 2;
 }
 
 char *fmt_ipv6(char *p, const uint8_t a[16])

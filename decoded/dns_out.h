@@ -14,6 +14,8 @@
 #ifndef DNSTRAIL_DNS_OUT_H
 #define DNSTRAIL_DNS_OUT_H
 
+#include "textfmt.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -81,7 +83,8 @@ static inline void out_u64(struct out *o, uint64_t v)
 
 static inline void out_u32(struct out *o, uint32_t v)
 {
-	out_u64(o, v);
+	if (out_room(o, fmt_u32_len(v)))
+		o->p = fmt_u32(o->p, v);
 }
 
 /* Exactly `width` decimal digits, zero-padded (v must fit). */

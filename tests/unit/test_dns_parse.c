@@ -7,6 +7,7 @@
  * copied with the trailing dots of names removed (dnstrail writes names
  * without them).  Where dig refuses an rdata, the test expects RFC 3597.
  */
+#include "../../decoded/dns_name.h"
 #include "../../decoded/dns_parse.h"
 
 #include <arpa/inet.h>
@@ -530,6 +531,84 @@ START_TEST(name_escapes_like_dig)
 }
 END_TEST
 
+/* The presentation of one name, written here from the rules alone (dig's
+ * escapes; a label is written whole or, without room for 4 bytes per label
+ * byte, not at all and the output is full), to hold dns_name_read's
+ * 16-bytes-at-a-time label copy to the byte-by-byte rules. */
+static void ref_name(const uint8_t *labels[], const size_t lens[], int n, size_t cap, char *out,
+		     size_t *len, int *full)
+{
+	size_t k = 0;
+	*full = 0;
+	for (int i = 0; i < n && !*full; i++) {
+		if (i) {
+			if (k + 1 > cap) {
+				*full = 1;
+				break;
+			}
+			out[k++] = '.';
+		}
+		if (cap - k < 4 * lens[i]) {
+			*full = 1;
+			break;
+		}
+		for (size_t j = 0; j < lens[i]; j++) {
+			uint8_t c = labels[i][j];
+			if (c < 0x21 || c > 0x7e)
+				k += (size_t)sprintf(out + k, "\\%03u", c);
+			else if (strchr(".\\\";()@$", c))
+				k += (size_t)sprintf(out + k, "\\%c", c);
+			else
+				out[k++] = (char)c;
+		}
+	}
+	*len = k;
+}
+
+START_TEST(label_copy_matches_byte_rules)
+{
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+	uint64_t x = 0x2545f4914f6cdd1dull;
+#define NEXT() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+	for (int iter = 0; iter < 200000; iter++) {
+		uint8_t wire[600];
+		size_t w = 0;
+		const uint8_t *labels[8];
+		size_t lens[8];
+		int n = 1 + (int)(NEXT() % 5);
+		for (int i = 0; i < n; i++) {
+			size_t longest = NEXT() % 4 ? 20 : 63;
+			size_t len = 1 + NEXT() % longest;
+			wire[w++] = (uint8_t)len;
+			labels[i] = wire + w;
+			lens[i] = len;
+			for (size_t j = 0; j < len; j++) {
+				uint64_t r = NEXT();
+				/* mostly host-name bytes, some of every other kind */
+				wire[w++] = r % 16 ? (uint8_t)plain[(r >> 8) % (sizeof plain - 1)]
+						   : (uint8_t)(r >> 8);
+			}
+		}
+		wire[w++] = 0;
+		size_t after = NEXT() % 24; /* the message may end right after the name */
+		for (size_t j = 0; j < after; j++)
+			wire[w++] = (uint8_t)NEXT();
+		size_t cap = NEXT() % 3 ? 1024 : NEXT() % 300;
+		char got[1100], want[1100];
+		size_t want_len;
+		int want_full;
+		ref_name(labels, lens, n, cap, want, &want_len, &want_full);
+		struct wire msg = wire_init(wire, w), cur = msg;
+		struct out o = out_init(got, cap);
+		ck_assert_int_eq(dns_name_read(&msg, &cur, &o, NULL), DNS_NAME_OK);
+		if (o.full != want_full || out_len(&o) != want_len || memcmp(got, want, want_len))
+			ck_abort_msg("iteration %d (cap %zu): got %.*s (full %d), want %.*s (full %d)", iter,
+				     cap, (int)out_len(&o), got, o.full, (int)want_len, want, want_full);
+	}
+#undef NEXT
+}
+END_TEST
+
 START_TEST(name_case_kept_and_root)
 {
 	static struct msg m;
@@ -1033,6 +1112,7 @@ int main(void)
 	tc = tcase_create("names");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, name_escapes_like_dig);
+	tcase_add_test(tc, label_copy_matches_byte_rules);
 	tcase_add_test(tc, name_case_kept_and_root);
 	tcase_add_test(tc, name_limits);
 	tcase_add_test(tc, pointer_loops);
