@@ -166,9 +166,10 @@ static uint8_t parse_questions(struct parser *p, uint16_t qdcount, bool *first_b
 		uint8_t err = read_name(p, i == 0 ? &o : NULL, &ref);
 		if (err)
 			return err;
-		uint16_t qtype = wire_u16(&p->cur), qclass = wire_u16(&p->cur);
-		if (p->cur.err)
+		const uint8_t *f = wire_bytes(&p->cur, 4); /* qtype, qclass */
+		if (!f)
 			return MSG_ERR_TRUNCATED;
+		uint16_t qtype = wire_be16_at(f), qclass = wire_be16_at(f + 2);
 		if (i)
 			continue;
 		m->qtype = qtype;
@@ -243,11 +244,13 @@ static uint8_t parse_rr(struct parser *p, uint8_t section)
 			return err;
 	}
 	size_t name_len = out_len(&o);
-	rr.type = wire_u16(&p->cur);
-	rr.rclass = wire_u16(&p->cur);
-	rr.ttl = wire_u32(&p->cur);
-	uint16_t rdlength = wire_u16(&p->cur);
-	struct wire rdata = wire_sub(&p->cur, rdlength);
+	const uint8_t *f = wire_bytes(&p->cur, 10); /* type, class, ttl, rdlength */
+	if (!f)
+		return MSG_ERR_TRUNCATED;
+	rr.type = wire_be16_at(f);
+	rr.rclass = wire_be16_at(f + 2);
+	rr.ttl = wire_be32_at(f + 4);
+	struct wire rdata = wire_sub(&p->cur, wire_be16_at(f + 8));
 	if (p->cur.err)
 		return MSG_ERR_TRUNCATED;
 
@@ -326,14 +329,15 @@ enum dns_parse_result dns_parse(const uint8_t *wire, size_t len, struct msg_buil
 	p.cur = p.msg;
 	struct rec_msg *m = b->m;
 
-	m->id = wire_u16(&p.cur);
-	m->hflags = wire_u16(&p.cur);
-	for (int i = 0; i < 4; i++)
-		m->counts[i] = wire_u16(&p.cur);
-	if (p.cur.err) {
+	const uint8_t *h = wire_bytes(&p.cur, 12);
+	if (!h) {
 		st->rejected_short++;
 		return DNS_PARSE_REJECT;
 	}
+	m->id = wire_be16_at(h);
+	m->hflags = wire_be16_at(h + 2);
+	for (int i = 0; i < 4; i++)
+		m->counts[i] = wire_be16_at(h + 4 + 2 * i);
 	m->rcode = m->hflags & 0xf;
 	m->msg_len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
 

@@ -96,6 +96,18 @@ static inline uint32_t wire_u32(struct wire *w)
 	return v;
 }
 
+/* Big-endian fields of a fixed-size block taken with wire_bytes: one bounds
+ * check for the block instead of one per field. */
+static inline uint16_t wire_be16_at(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t wire_be32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* Looks at the byte `at` bytes ahead without moving or touching the error:
  * 1 and *v set when it exists, else 0. */
 static inline int wire_peek_u8(const struct wire *w, size_t at, uint8_t *v)
