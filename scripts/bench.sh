@@ -7,6 +7,9 @@
 #   stages     each stage alone, fed from memory: capd fills cap.0, then
 #              decoded drains it into dec.0, correlated drains that into log,
 #              logd drains log into a file on tmpfs; each one timed alone
+#   callgrind  each stage alone once more, under callgrind: instructions per
+#              frame, message or line, which do not move with the machine's
+#              load as the rates do (BENCH_CALLGRIND=0 skips it)
 #   ring       two processes passing 64- and 512-byte records
 #   live       (root, tcpreplay) scripts/bench_live.sh: the capture replayed
 #              onto a veth at 300k packets/s for $BENCH_LIVE_SECONDS (default
@@ -161,6 +164,41 @@ for _ in $(seq "$BENCH_RUNS"); do
 	cpu=$(grep "^dnstrail-logd: cpu " "$RUN.err" | tail -1 | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}')
 	sample stage.logd.devnull_lines_per_cpu_s "$(awk -v n="$lines" -v c="$cpu" 'BEGIN {printf "%.0f", n / c}')"
 done
+
+# Instructions, each stage alone once under callgrind: unlike the rates
+# above, the same for the same code and input whatever else the machine is
+# doing, so a change shows even when the rates are noise (this VM's speed
+# has varied 1.5x between runs).  BENCH_CALLGRIND=0 skips it (~3 minutes).
+if [ "${BENCH_CALLGRIND:-1}" = 1 ] && command -v valgrind >/dev/null; then
+	echo "== instructions per stage (callgrind, once each)" >&2
+	CG=(valgrind --tool=callgrind --callgrind-out-file=/dev/null "--log-file=$RUN.cg")
+	ir() { sample "stage.$1.instructions" "$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$RUN.cg" | tail -1)"; }
+	M=$RUN/m
+	rm -rf "$M" && mkdir -p "$M"
+	"$T" drain "$M/cap.0" >/dev/null &
+	"${CG[@]}" "$DNSTRAIL_BIN/dnstrail-capd" -r "$CAP" --run-dir "$M" "${ROOT[@]}" 2>/dev/null
+	wait
+	ir capd
+	rm -rf "$M" && mkdir -p "$M"
+	"$T" replay "$P/cap/cap.0" "$M/cap.0" >/dev/null &
+	"$T" drain "$M/dec.0" >/dev/null &
+	"${CG[@]}" "$DNSTRAIL_BIN/dnstrail-decoded" --run-dir "$M" "${ROOT[@]}" 2>/dev/null
+	wait
+	ir decoded
+	rm -rf "$M" && mkdir -p "$M"
+	"$T" replay "$P/dec/dec.0" "$M/dec.0" >/dev/null &
+	"$T" drain "$M/log" >/dev/null &
+	"${CG[@]}" "$DNSTRAIL_BIN/dnstrail-correlated" --dedup off --run-dir "$M" "${ROOT[@]}" 2>/dev/null
+	wait
+	ir correlated
+	sample stage.correlated.messages "$msgs"
+	rm -rf "$M" && mkdir -p "$M"
+	"$T" replay "$P/log/log" "$M/log" >/dev/null &
+	"${CG[@]}" "$DNSTRAIL_BIN/dnstrail-logd" --in log --sink "file:/dev/null" --run-dir "$M" "${ROOT[@]}" 2>/dev/null
+	wait
+	ir logd
+	rm -rf "$M" "$RUN.cg"
+fi
 rm -rf "$P"
 
 echo "== ring between two processes (16 MiB ring)" >&2
@@ -232,6 +270,14 @@ for s in ("capd", "decoded", "correlated", "logd"):
     if k in med:
         print("%-34s %14s   cpu %ss (sys %ss)  rss %sMiB" % ("stage alone: " + s, "%.0f %s/cpu-s" % (med[k], units[s]),
               g("stage.%s.cpu_s" % s, "%.2f"), g("stage.%s.sys_s" % s, "%.2f"), g("stage.%s.peak_rss_mib" % s)))
+per = {"capd": frames, "decoded": frames, "correlated": med.get("stage.correlated.messages"),
+       "logd": med.get("stage.logd.lines")}
+ins = ["%s %.0f/%s" % (s, med["stage.%s.instructions" % s] / per[s], {"capd": "frame", "decoded": "frame",
+       "correlated": "message", "logd": "line"}[s]) for s in ("capd", "decoded", "correlated", "logd")
+       if med.get("stage.%s.instructions" % s) and per[s]]
+if ins:
+    print("%-34s %14s   %s" % ("instructions (callgrind)", "%.2f G" % (sum(med["stage.%s.instructions" % s]
+          for s in units if "stage.%s.instructions" % s in med) / 1e9), ", ".join(ins)))
 if "stage.logd.lines" in med:
     print("%-34s %14s   %s lines/cpu-s (json, file on tmpfs)" % ("  logd lines written", "%.0f" % med["stage.logd.lines"],
           g("stage.logd.lines_per_cpu_s")))
