@@ -1,6 +1,7 @@
 /*
- * textfmt.c - address and date formatting shared by decoded (rdata, EDNS
- * client subnet, RRSIG times) and logd (record fields, timestamps), written
+ * textfmt.c - number, address and date formatting shared by decoded
+ * (rdata, EDNS client subnet, RRSIG times) and logd (record fields,
+ * timestamps), written
  * by hand because snprintf and inet_ntop cost more than the rest of a
  * record.  Each function writes at most the documented number of bytes and
  * returns the end of what it wrote (no NUL).
@@ -10,21 +11,21 @@
 #include <string.h>
 
 static const char hexd[16] = "0123456789abcdef";
-static const char digits2[200] = "00010203040506070809101112131415161718192021222324"
-				 "25262728293031323334353637383940414243444546474849"
-				 "50515253545556575859606162636465666768697071727374"
-				 "75767778798081828384858687888990919293949596979899";
+const char fmt_digits2[200] = "00010203040506070809101112131415161718192021222324"
+			      "25262728293031323334353637383940414243444546474849"
+			      "50515253545556575859606162636465666768697071727374"
+			      "75767778798081828384858687888990919293949596979899";
 
 static inline char *octet(char *p, unsigned v)
 {
 	if (v >= 100) {
 		*p++ = (char)('0' + v / 100);
 		v %= 100;
-		memcpy(p, digits2 + 2 * v, 2);
+		memcpy(p, fmt_digits2 + 2 * v, 2);
 		return p + 2;
 	}
 	if (v >= 10) {
-		memcpy(p, digits2 + 2 * v, 2);
+		memcpy(p, fmt_digits2 + 2 * v, 2);
 		return p + 2;
 	}
 	*p++ = (char)('0' + v);
@@ -40,31 +41,6 @@ char *fmt_ipv4(char *p, const uint8_t a[4])
 	p = octet(p, a[2]);
 	*p++ = '.';
 	return octet(p, a[3]);
-}
-
-unsigned fmt_u32_len(uint32_t v)
-{
-	unsigned n = 1;
-	for (uint32_t t = 10; n < 10 && v >= t; t *= 10)
-		n++;
-	return n;
-}
-
-char *fmt_u32(char *p, uint32_t v)
-{
-	/* Backwards from the end, two digits per (32-bit) division; no
-	 * variable-length copy (a library call). */
-	char *e = p + fmt_u32_len(v), *t = e;
-	while (v >= 100) {
-		t -= 2;
-		memcpy(t, digits2 + 2 * (v % 100), 2);
-		v /= 100;
-	}
-	if (v >= 10)
-		memcpy(t - 2, digits2 + 2 * v, 2);
-	else
-		t[-1] = (char)('0' + v);
-	return e;
 }
 
 /* The two hex digits of every byte value. */

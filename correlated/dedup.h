@@ -24,8 +24,9 @@
  * Memory per entry: sizeof(struct dedup_entry) (88 bytes) + its key (q,
  * name and data), rounded up to a 64-byte size class (spares.h), + an
  * index slot (16 bytes, at most half full): about 250 bytes in all
- * (measured: dedup.memory_bytes / dedup.entries on generated traffic).  An entry seen again within its window also holds the record
- * of its latest sighting (about 200 bytes + the three strings, in its own
+ * (measured: dedup.memory_bytes / dedup.entries on generated traffic).  An
+ * entry seen again within its window also holds the record of its latest
+ * sighting (about 200 bytes + the three strings, in its own
  * block).  dedup_stats().memory_bytes is the exact figure.
  */
 #ifndef DNSTRAIL_CORRELATED_DEDUP_H

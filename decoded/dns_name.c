@@ -91,8 +91,10 @@ static inline unsigned plain16(__m128i v)
 static void label_text(struct out *o, const uint8_t *s, size_t n, size_t readable)
 {
 #if defined(__SSE2__)
-	if (o->full || (size_t)(o->end - o->p) < 4 * n + 16)
-		return dns_label_text(o, s, n);
+	if (o->full || (size_t)(o->end - o->p) < 4 * n + 16) {
+		dns_label_text(o, s, n);
+		return;
+	}
 	size_t i = 0;
 	while (i < n && i + 16 <= readable) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));

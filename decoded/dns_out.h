@@ -72,19 +72,14 @@ static inline void out_str(struct out *o, const char *s)
 /* Unsigned decimal, no leading zeros. */
 static inline void out_u64(struct out *o, uint64_t v)
 {
-	char tmp[20];
-	size_t n = 0;
-	do {
-		tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	out_mem(o, tmp + sizeof tmp - n, n);
+	unsigned n = fmt_u64_len(v);
+	if (out_room(o, n))
+		o->p = fmt_u64_n(o->p, v, n);
 }
 
 static inline void out_u32(struct out *o, uint32_t v)
 {
-	if (out_room(o, fmt_u32_len(v)))
-		o->p = fmt_u32(o->p, v);
+	out_u64(o, v);
 }
 
 /* Exactly `width` decimal digits, zero-padded (v must fit). */

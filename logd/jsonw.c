@@ -12,10 +12,6 @@
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
-static const char digits2[200] = "00010203040506070809101112131415161718192021222324"
-				 "25262728293031323334353637383940414243444546474849"
-				 "50515253545556575859606162636465666768697071727374"
-				 "75767778798081828384858687888990919293949596979899";
 static const char hexd[16] = "0123456789abcdef";
 
 /* Whether any byte of w needs more than a copy: below 0x20, '"', '\\', or
@@ -150,34 +146,9 @@ char *jw_str(char *p, const char *s, size_t n)
 	return p;
 }
 
-/* Decimal digits of v (1 for 0): from the bit length, corrected once. */
-static inline unsigned u64_digits(uint64_t v)
-{
-	static const uint64_t pow10[20] = {
-		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
-		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
-		10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
-		100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
-	};
-	unsigned t = (unsigned)(64 - __builtin_clzll(v | 1)) * 1233 >> 12; /* ~log10 */
-	return t - ((v | 1) < pow10[t]) + 1; /* v | 1: 0 has one digit */
-}
-
-/* Digits are written in place, last first, two at a time. */
 char *jw_u64(char *p, uint64_t v)
 {
-	char *end = p + u64_digits(v), *t = end;
-	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
-		v /= 100;
-		t -= 2;
-		memcpy(t, digits2 + 2 * r, 2);
-	}
-	if (v >= 10)
-		memcpy(t - 2, digits2 + 2 * v, 2);
-	else
-		t[-1] = (char)('0' + v);
-	return end;
+	return fmt_u64(p, v);
 }
 
 
@@ -189,18 +160,18 @@ static void fill_second(struct jw_tscache *c, int64_t sec)
 	fmt_civil_from_days(days, &y, &mo, &d);
 	char *t = c->text;
 	unsigned yy = (unsigned)y; /* ts_ns is unsigned: 1970 <= y <= 2554 */
-	memcpy(t, digits2 + 2 * (yy / 100), 2);
-	memcpy(t + 2, digits2 + 2 * (yy % 100), 2);
+	memcpy(t, fmt_digits2 + 2 * (yy / 100), 2);
+	memcpy(t + 2, fmt_digits2 + 2 * (yy % 100), 2);
 	t[4] = '-';
-	memcpy(t + 5, digits2 + 2 * mo, 2);
+	memcpy(t + 5, fmt_digits2 + 2 * mo, 2);
 	t[7] = '-';
-	memcpy(t + 8, digits2 + 2 * d, 2);
+	memcpy(t + 8, fmt_digits2 + 2 * d, 2);
 	t[10] = 'T';
-	memcpy(t + 11, digits2 + 2 * (rem / 3600), 2);
+	memcpy(t + 11, fmt_digits2 + 2 * (rem / 3600), 2);
 	t[13] = ':';
-	memcpy(t + 14, digits2 + 2 * (rem / 60 % 60), 2);
+	memcpy(t + 14, fmt_digits2 + 2 * (rem / 60 % 60), 2);
 	t[16] = ':';
-	memcpy(t + 17, digits2 + 2 * (rem % 60), 2);
+	memcpy(t + 17, fmt_digits2 + 2 * (rem % 60), 2);
 	t[19] = 0;
 	c->sec = sec;
 }
@@ -216,12 +187,12 @@ char *jw_rfc3339(char *p, struct jw_tscache *c, uint64_t ts_ns)
 	/* nine digits: 1 + 4 pairs */
 	p[20] = (char)('0' + ns / 100000000);
 	ns %= 100000000;
-	memcpy(p + 21, digits2 + 2 * (ns / 1000000), 2);
+	memcpy(p + 21, fmt_digits2 + 2 * (ns / 1000000), 2);
 	ns %= 1000000;
-	memcpy(p + 23, digits2 + 2 * (ns / 10000), 2);
+	memcpy(p + 23, fmt_digits2 + 2 * (ns / 10000), 2);
 	ns %= 10000;
-	memcpy(p + 25, digits2 + 2 * (ns / 100), 2);
-	memcpy(p + 27, digits2 + 2 * (ns % 100), 2);
+	memcpy(p + 25, fmt_digits2 + 2 * (ns / 100), 2);
+	memcpy(p + 27, fmt_digits2 + 2 * (ns % 100), 2);
 	p[29] = 'Z';
 	return p + JW_RFC3339_LEN;
 }

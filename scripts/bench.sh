@@ -110,44 +110,53 @@ ring_count() { "$DNSTRAIL_BIN/dnstrail-ctl" status --run-dir "$(dirname "$1")" -
 	python3 -c 'import json,sys; print([r["records_in"] for r in json.load(sys.stdin)["rings"] if r["name"]==sys.argv[1]][0])' "$(basename "$1")"; }
 msgs=$(ring_count "$P/dec/dec.0")
 txns=$(ring_count "$P/log/log")
+# cpu_of STAGE: its user + sys seconds, from its exit line in $RUN.err
+cpu_of() {
+	grep "^dnstrail-$1: cpu " "$RUN.err" | tail -1 | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}'
+}
 # alone NAME COUNT: the stage's rate per CPU-second, from its own rusage
 alone() {
 	stage_cpu "$RUN.err" "$1" "stage.$1"
-	local cpu
-	cpu=$(grep "^dnstrail-$1: cpu " "$RUN.err" | tail -1 | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}')
-	sample "stage.$1.per_cpu_s" "$(awk -v n="$2" -v c="$cpu" 'BEGIN {printf "%.0f", n / c}')"
+	sample "stage.$1.per_cpu_s" "$(awk -v n="$2" -v c="$(cpu_of "$1")" 'BEGIN {printf "%.0f", n / c}')"
+}
+# run_alone STAGE [FILE]: the stage by itself, fed its prepared input from
+# memory and drained (logd writes to FILE), its stderr in $RUN.err;
+# ${WRAP[@]} goes in front of it (callgrind, below)
+WRAP=()
+run_alone() {
+	local M=$RUN/m
+	rm -rf "$M" && mkdir -p "$M"
+	case $1 in
+	capd)
+		"$T" drain "$M/cap.0" >/dev/null &
+		"${WRAP[@]}" "$DNSTRAIL_BIN/dnstrail-capd" -r "$CAP" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err" ;;
+	decoded)
+		"$T" replay "$P/cap/cap.0" "$M/cap.0" >/dev/null &
+		"$T" drain "$M/dec.0" >/dev/null &
+		"${WRAP[@]}" "$DNSTRAIL_BIN/dnstrail-decoded" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err" ;;
+	correlated)
+		"$T" replay "$P/dec/dec.0" "$M/dec.0" >/dev/null &
+		"$T" drain "$M/log" >/dev/null &
+		"${WRAP[@]}" "$DNSTRAIL_BIN/dnstrail-correlated" --dedup off --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err" ;;
+	logd)
+		"$T" replay "$P/log/log" "$M/log" >/dev/null &
+		"${WRAP[@]}" "$DNSTRAIL_BIN/dnstrail-logd" --in log --sink "file:$2" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err" ;;
+	esac
+	wait
 }
 for _ in $(seq "$BENCH_RUNS"); do
-	M=$RUN/m
-	rm -rf "$M" "$OUT.jsonl" && mkdir -p "$M"
-	"$T" drain "$M/cap.0" >/dev/null &
-	"$DNSTRAIL_BIN/dnstrail-capd" -r "$CAP" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err"
-	wait
+	rm -f "$OUT.jsonl"
+	run_alone capd
 	alone capd "$frames"
-
-	rm -rf "$M" && mkdir -p "$M"
-	"$T" replay "$P/cap/cap.0" "$M/cap.0" >/dev/null &
-	"$T" drain "$M/dec.0" >/dev/null &
-	"$DNSTRAIL_BIN/dnstrail-decoded" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err"
-	wait
+	run_alone decoded
 	alone decoded "$frames"
-
-	rm -rf "$M" && mkdir -p "$M"
-	"$T" replay "$P/dec/dec.0" "$M/dec.0" >/dev/null &
-	"$T" drain "$M/log" >/dev/null &
-	"$DNSTRAIL_BIN/dnstrail-correlated" --dedup off --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err"
-	wait
+	run_alone correlated
 	alone correlated "$msgs"
-
-	rm -rf "$M" && mkdir -p "$M"
-	"$T" replay "$P/log/log" "$M/log" >/dev/null &
-	"$DNSTRAIL_BIN/dnstrail-logd" --in log --sink "file:$OUT.jsonl" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err"
-	wait
+	run_alone logd "$OUT.jsonl"
 	alone logd "$txns"
 	lines=$(wc -l <"$OUT.jsonl")
 	sample stage.logd.lines "$lines"
-	cpu=$(grep "^dnstrail-logd: cpu " "$RUN.err" | tail -1 | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}')
-	sample stage.logd.lines_per_cpu_s "$(awk -v n="$lines" -v c="$cpu" 'BEGIN {printf "%.0f", n / c}')"
+	sample stage.logd.lines_per_cpu_s "$(awk -v n="$lines" -v c="$(cpu_of logd)" 'BEGIN {printf "%.0f", n / c}')"
 	# What the kernel alone charges for those bytes in a new tmpfs file
 	# (page allocation and copy): dd writing as many, in 256 KiB writes.
 	bytes=$(stat -c %s "$OUT.jsonl")
@@ -157,47 +166,24 @@ for _ in $(seq "$BENCH_RUNS"); do
 	sample stage.logd.tmpfs_mb "$((bytes / 1000000))"
 	sample stage.logd.tmpfs_dd_cpu_s "$cpu"
 	# logd to /dev/null: formatting and the loop without the file system.
-	rm -rf "$M" && mkdir -p "$M"
-	"$T" replay "$P/log/log" "$M/log" >/dev/null &
-	"$DNSTRAIL_BIN/dnstrail-logd" --in log --sink "file:/dev/null" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err"
-	wait
-	cpu=$(grep "^dnstrail-logd: cpu " "$RUN.err" | tail -1 | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}')
-	sample stage.logd.devnull_lines_per_cpu_s "$(awk -v n="$lines" -v c="$cpu" 'BEGIN {printf "%.0f", n / c}')"
+	run_alone logd /dev/null
+	sample stage.logd.devnull_lines_per_cpu_s "$(awk -v n="$lines" -v c="$(cpu_of logd)" 'BEGIN {printf "%.0f", n / c}')"
 done
 
 # Instructions, each stage alone once under callgrind: unlike the rates
 # above, the same for the same code and input whatever else the machine is
 # doing, so a change shows even when the rates are noise (this VM's speed
-# has varied 1.5x between runs).  BENCH_CALLGRIND=0 skips it (~3 minutes).
+# has varied up to 2x between runs).  BENCH_CALLGRIND=0 skips it (~3 minutes).
 if [ "${BENCH_CALLGRIND:-1}" = 1 ] && command -v valgrind >/dev/null; then
 	echo "== instructions per stage (callgrind, once each)" >&2
-	CG=(valgrind --tool=callgrind --callgrind-out-file=/dev/null "--log-file=$RUN.cg")
-	ir() { sample "stage.$1.instructions" "$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$RUN.cg" | tail -1)"; }
-	M=$RUN/m
-	rm -rf "$M" && mkdir -p "$M"
-	"$T" drain "$M/cap.0" >/dev/null &
-	"${CG[@]}" "$DNSTRAIL_BIN/dnstrail-capd" -r "$CAP" --run-dir "$M" "${ROOT[@]}" 2>/dev/null
-	wait
-	ir capd
-	rm -rf "$M" && mkdir -p "$M"
-	"$T" replay "$P/cap/cap.0" "$M/cap.0" >/dev/null &
-	"$T" drain "$M/dec.0" >/dev/null &
-	"${CG[@]}" "$DNSTRAIL_BIN/dnstrail-decoded" --run-dir "$M" "${ROOT[@]}" 2>/dev/null
-	wait
-	ir decoded
-	rm -rf "$M" && mkdir -p "$M"
-	"$T" replay "$P/dec/dec.0" "$M/dec.0" >/dev/null &
-	"$T" drain "$M/log" >/dev/null &
-	"${CG[@]}" "$DNSTRAIL_BIN/dnstrail-correlated" --dedup off --run-dir "$M" "${ROOT[@]}" 2>/dev/null
-	wait
-	ir correlated
+	WRAP=(valgrind --tool=callgrind --callgrind-out-file=/dev/null "--log-file=$RUN.cg")
+	for s in capd decoded correlated logd; do
+		run_alone $s /dev/null
+		sample "stage.$s.instructions" "$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$RUN.cg" | tail -1)"
+	done
 	sample stage.correlated.messages "$msgs"
-	rm -rf "$M" && mkdir -p "$M"
-	"$T" replay "$P/log/log" "$M/log" >/dev/null &
-	"${CG[@]}" "$DNSTRAIL_BIN/dnstrail-logd" --in log --sink "file:/dev/null" --run-dir "$M" "${ROOT[@]}" 2>/dev/null
-	wait
-	ir logd
-	rm -rf "$M" "$RUN.cg"
+	WRAP=()
+	rm -rf "$RUN/m" "$RUN.cg"
 fi
 rm -rf "$P"
 

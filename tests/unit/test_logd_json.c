@@ -192,18 +192,19 @@ START_TEST(integers)
 		snprintf(b, sizeof b, "%" PRIu64, x);
 		REQUIRE(!strcmp(a, b), "%s != %s", a, b);
 	}
-	/* fmt_u32 (decoded's rdata and EDNS numbers) likewise */
+	/* fmt_u64 (what jw_u64 and decoded's rdata and EDNS numbers use) on
+	 * 32-bit values likewise */
 	for (uint64_t p = 1, k = 0; k < 10; k++, p *= 10)
 		for (uint64_t x = p - 1; x <= p + 1; x++) {
-			*fmt_u32(a, (uint32_t)x) = 0;
+			*fmt_u64(a, (uint32_t)x) = 0;
 			snprintf(b, sizeof b, "%" PRIu32, (uint32_t)x);
 			REQUIRE(!strcmp(a, b), "%s != %s", a, b);
 		}
-	*fmt_u32(a, UINT32_MAX) = 0;
+	*fmt_u64(a, UINT32_MAX) = 0;
 	ck_assert_str_eq(a, "4294967295");
 	for (int i = 0; i < 100000; i++) {
 		uint32_t x = (uint32_t)(rnd() >> (rnd() % 64));
-		*fmt_u32(a, x) = 0;
+		*fmt_u64(a, x) = 0;
 		snprintf(b, sizeof b, "%" PRIu32, x);
 		REQUIRE(!strcmp(a, b), "%s != %s", a, b);
 	}
