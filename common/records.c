@@ -7,6 +7,8 @@
  */
 #include "records.h"
 
+#include "hash.h"
+
 #include <string.h>
 
 int rec_frame_check(const struct rec_frame *f, size_t len, const char **why)
@@ -123,8 +125,48 @@ size_t msgb_size(const struct msg_builder *b)
 	return sizeof *b->m + (size_t)b->m->n_rr * sizeof(struct rec_rr) + b->m->text_len;
 }
 
-void msgb_write(const struct msg_builder *b, void *dst)
+/* A name's part of both hashes: an answer's owner is most often the
+ * question name itself (decoded points both at one text span), so
+ * set_hashes computes it once per span. */
+static uint64_t name_part(const char *name, size_t len)
 {
+	return hash_name(0x3c6ef372fe94f82bULL, name, len);
+}
+
+static uint32_t rr_hash_from(uint64_t name_part, const char *data, size_t len)
+{
+	return (uint32_t)hash_final(hash_bytes(name_part, data, len));
+}
+
+uint32_t rec_qname_hash(const char *qname, size_t len)
+{
+	return (uint32_t)hash_final(name_part(qname, len));
+}
+
+uint32_t rec_rr_hash(const char *name, size_t name_len, const char *data, size_t data_len)
+{
+	return rr_hash_from(name_part(name, name_len), data, data_len);
+}
+
+/* The builder's text stage holds every span the header and rr[] name. */
+static void set_hashes(struct rec_msg *m, struct rec_rr *rr, const char *text)
+{
+	uint32_t span_off = m->qname_off, span_len = m->qname_len;
+	uint64_t part = name_part(text + span_off, span_len);
+	m->qname_hash = (uint32_t)hash_final(part);
+	for (uint16_t i = 0; i < m->n_rr; i++) {
+		if (rr[i].name_off != span_off || rr[i].name_len != span_len) {
+			span_off = rr[i].name_off;
+			span_len = rr[i].name_len;
+			part = name_part(text + span_off, span_len);
+		}
+		rr[i].hash = rr_hash_from(part, text + rr[i].data_off, rr[i].data_len);
+	}
+}
+
+void msgb_write(struct msg_builder *b, void *dst)
+{
+	set_hashes(b->m, b->rr, b->text);
 	uint8_t *p = dst;
 	size_t rr_bytes = (size_t)b->m->n_rr * sizeof(struct rec_rr);
 	if (p != (uint8_t *)b->m)

@@ -10,7 +10,7 @@
  * A record read from a ring is untrusted: consumers call the rec_*_check()
  * function before touching a variable part, which verifies every offset and
  * length against the record's size.  Changing a layout means bumping
- * RECORDS_VERSION (it is folded into the ring version check).
+ * RECORDS_VERSION (it is folded into the ring version check, ring.c).
  */
 #ifndef DNSTRAIL_RECORDS_H
 #define DNSTRAIL_RECORDS_H
@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RECORDS_VERSION 1
+#define RECORDS_VERSION 2
 
 enum rec_type {
 	REC_FRAME = 16,
@@ -93,6 +93,7 @@ struct rec_rr {
 	uint16_t rclass;
 	uint8_t section; /* enum rr_section */
 	uint8_t flags; /* reserved, 0 */
+	uint32_t hash; /* rec_rr_hash() of the owner name and rdata (msgb_write sets it) */
 };
 
 struct rec_msg {
@@ -118,7 +119,7 @@ struct rec_msg {
 	uint32_t qname_off, edns_off; /* in the text area */
 	uint16_t qname_len, edns_len; /* edns: "udp=1232 v=0 do ecs=192.0.2.0/24/0 cookie=..."
 					 (the format: decoded/dns_parse.h) */
-	uint32_t reserved;
+	uint32_t qname_hash; /* rec_qname_hash() of the question name (msgb_write sets it) */
 	/* struct rec_rr rr[n_rr]; char text[text_len]; */
 };
 
@@ -183,6 +184,16 @@ static inline size_t rec_msg_size(const struct rec_msg *m)
 	return sizeof *m + (size_t)m->n_rr * sizeof(struct rec_rr) + m->text_len;
 }
 
+/* ---- the hashes a message carries ----
+ * Computed once where the message is built (decoded scales with the number
+ * of decoders; correlated is one process), over the text, so a record is
+ * hashed the same whoever built it.  correlated keys its pending-query
+ * table and dedup cache on them and compares the text itself only on a
+ * hash match, so a wrong hash can cost a match or a dedup hit, never merge
+ * two different keys.  Names are case-folded (hash.h). */
+uint32_t rec_qname_hash(const char *qname, size_t len);
+uint32_t rec_rr_hash(const char *name, size_t name_len, const char *data, size_t data_len);
+
 /* ---- building, for producers ----
  * A builder writes a rec_msg into a caller buffer of fixed size.  RRs and
  * text are staged separately and joined by msgb_finish; anything that would
@@ -205,9 +216,10 @@ uint32_t msgb_text(struct msg_builder *b, const char *s, size_t n);
 int msgb_add_rr(struct msg_builder *b, const struct rec_rr *rr);
 /* Size of the finished record. */
 size_t msgb_size(const struct msg_builder *b);
-/* Joins header, RRs and text in the output buffer; returns the record size. */
+/* Sets the hashes (qname_hash, each RR's hash), then joins header, RRs and
+ * text in the output buffer; returns the record size. */
 size_t msgb_finish(struct msg_builder *b);
 /* The same, into dst (msgb_size bytes; e.g. a ring reservation). */
-void msgb_write(const struct msg_builder *b, void *dst);
+void msgb_write(struct msg_builder *b, void *dst);
 
 #endif

@@ -594,6 +594,41 @@ int ring_peek(struct ring *r, struct ring_view *v)
 	}
 }
 
+int ring_peek_ahead(struct ring *r, uint64_t *pos, struct ring_view *v)
+{
+	uint64_t p = *pos < r->tail ? r->tail : *pos, head = r->head_seen;
+	if (r->err[0])
+		return 0;
+	for (;;) {
+		if (p >= head) {
+			head = atomic_load_explicit(&r->hdr->head, memory_order_acquire);
+			if (p >= head || head - r->tail > r->cap)
+				return 0;
+		}
+		uint64_t off = p & r->mask, to_end = r->cap - off;
+		struct ring_rec hd;
+		memcpy(&hd, r->data + off, sizeof hd);
+		if (hd.check != (uint16_t)~hd.len)
+			return 0;
+		if (hd.type == RING_REC_PAD) {
+			if (hd.len + sizeof hd != to_end)
+				return 0;
+			p += to_end;
+			continue;
+		}
+		uint64_t size = sizeof hd + align_rec(hd.len);
+		if (hd.type == RING_REC_INVALID || hd.len > r->max_record || size > to_end ||
+		    p + size > head)
+			return 0;
+		v->data = r->data + off + sizeof hd;
+		v->len = hd.len;
+		v->type = hd.type;
+		v->pos = p;
+		*pos = p + size;
+		return 1;
+	}
+}
+
 void ring_next(struct ring *r)
 {
 	if (!r->peeked_size)

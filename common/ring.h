@@ -26,6 +26,8 @@
 #ifndef DNSTRAIL_RING_H
 #define DNSTRAIL_RING_H
 
+#include "records.h"
+
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -33,7 +35,10 @@
 #include <sys/types.h>
 
 #define RING_MAGIC 0x474e4952544e5344ULL /* "DSNTRING" read little-endian */
-#define RING_VERSION 1u
+/* The header's layout (high bits) and the record layouts the rings carry
+ * (records.h): a ring left by a build that lays either out differently is
+ * refused, never misread. */
+#define RING_VERSION (1u << 8 | RECORDS_VERSION)
 #define RING_HDR_SIZE 4096u
 #define RING_REC_ALIGN 8u
 #define RING_MIN_CAPACITY (64u * 1024u)
@@ -187,6 +192,13 @@ struct ring_view {
 };
 int ring_peek(struct ring *r, struct ring_view *v);
 void ring_next(struct ring *r);
+/* A published record further on, without moving the read position: the
+ * first at or after *pos (a position below the read position means the
+ * read position), and *pos then points past it.  For a consumer that
+ * prepares for records it has not reached (correlated prefetches its
+ * tables).  Returns 0 when nothing more is published, and on anything a
+ * later ring_peek would call corrupt: that one reports it. */
+int ring_peek_ahead(struct ring *r, uint64_t *pos, struct ring_view *v);
 void ring_release(struct ring *r);
 /* Wait until a record is published, EOF is set, the stop flag rises or
  * timeout_ms passes.  Returns 1 if data is available, 0 otherwise. */

@@ -69,6 +69,7 @@ struct dedup {
 struct dkey {
 	const char *q, *name, *data;
 	uint32_t qlen, nlen, dlen;
+	uint32_t qhash, rrhash; /* the record's own hashes (records.h) */
 	uint16_t qtype, atype, rcode;
 	uint8_t section; /* 0: the no-RR line */
 };
@@ -79,6 +80,7 @@ static void key_of(const struct rec_txn *t, const char *text, const struct rec_r
 	memset(k, 0, sizeof *k);
 	k->q = text + t->msg.qname_off;
 	k->qlen = t->msg.qname_len;
+	k->qhash = t->msg.qname_hash;
 	k->qtype = t->msg.qtype;
 	if (rr) {
 		k->name = text + rr->name_off;
@@ -87,20 +89,18 @@ static void key_of(const struct rec_txn *t, const char *text, const struct rec_r
 		k->dlen = rr->data_len;
 		k->atype = rr->type;
 		k->section = rr->section;
+		k->rrhash = rr->hash;
 	} else {
 		k->rcode = t->kind == TXN_UNANSWERED ? NO_ANSWER_UNANSWERED : t->msg.rcode;
 	}
 }
 
+/* From the hashes decoded stored in the record: the text is not read. */
 static uint64_t key_hash(const struct dkey *k)
 {
-	uint64_t h = hash_name(0xbb67ae8584caa73bULL, k->q, k->qlen);
+	uint64_t h = hash_u64(0xbb67ae8584caa73bULL, (uint64_t)k->qhash << 32 | k->rrhash);
 	h = hash_u64(h, (uint64_t)k->qtype | (uint64_t)k->atype << 16 | (uint64_t)k->rcode << 32 |
 				(uint64_t)k->section << 48);
-	if (k->section) {
-		h = hash_name(h, k->name, k->nlen);
-		h = hash_bytes(h, k->data, k->dlen);
-	}
 	return hash_final(h);
 }
 
@@ -342,6 +342,19 @@ int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 		d->st.alloc_failures++;
 	d->st.first_seen++;
 	return 1;
+}
+
+void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, const struct rec_rr *rr)
+{
+	struct dkey k = { .qhash = m->qname_hash, .qtype = m->qtype };
+	if (rr) {
+		k.rrhash = rr->hash;
+		k.atype = rr->type;
+		k.section = rr->section;
+	} else {
+		k.rcode = m->rcode;
+	}
+	__builtin_prefetch(&d->ix.slots[key_hash(&k) & d->ix.mask], 1);
 }
 
 void dedup_expire(struct dedup *d, uint64_t now)

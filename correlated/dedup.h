@@ -71,6 +71,10 @@ void dedup_free(struct dedup *d);
  */
 int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 		   const struct rec_rr *rr);
+/* Fetch into cache the index slot that the sighting of rr (NULL: the
+ * no-RR line) of response m will look up: a few records ahead, it turns
+ * the lookup's cache miss into a hit. */
+void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, const struct rec_rr *rr);
 void dedup_expire(struct dedup *d, uint64_t now_ns);
 void dedup_flush(struct dedup *d);
 const struct dedup_stats *dedup_stats(struct dedup *d);

@@ -36,6 +36,9 @@ struct emitter {
 };
 
 void emit_txn(struct emitter *e, const struct txn_event *ev);
+/* A message not yet reached (len bytes, not yet checked): have the dedup
+ * slots its lines will look up fetched into cache. */
+void emit_prefetch(struct emitter *e, const struct rec_msg *m, size_t len);
 /* dedup_write_fn: a record released by the dedup cache, written as is. */
 void emit_record(void *emitter, const struct rec_txn *t, size_t len);
 

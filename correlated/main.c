@@ -157,6 +157,14 @@ static void process(struct correlated *c, const struct ring_view *v, unsigned wh
 	match_message(c->match, m, v->len, which, v->pos);
 }
 
+/* merge_look_fn: a record a few ahead of the one being processed. */
+static void look_ahead(void *ctx, const struct ring_view *v)
+{
+	struct correlated *c = ctx;
+	if (v->type == REC_MSG)
+		emit_prefetch(&c->emit, v->data, v->len);
+}
+
 static void advance_clock(struct correlated *c, uint64_t ts)
 {
 	if (ts <= c->now_ns)
@@ -499,6 +507,8 @@ int main(int argc, char **argv)
 	if (dedup_on && !(c.dedup = dedup_new(&dc, emit_record, &c.emit)))
 		die(1, "out of memory for the dedup cache");
 	c.emit.dedup = c.dedup;
+	if (c.dedup)
+		merge_set_lookahead(&c.in, look_ahead, &c);
 	if (!(c.match = match_new(&mc, on_match, &c)))
 		die(1, "out of memory for the match table");
 

@@ -78,6 +78,7 @@ struct key {
 	uint8_t ipv, transport;
 	const char *qname;
 	uint16_t qlen;
+	uint32_t qhash; /* the message's qname_hash */
 };
 
 static void key_of(const struct rec_msg *m, struct key *k)
@@ -94,6 +95,7 @@ static void key_of(const struct rec_msg *m, struct key *k)
 	k->transport = m->transport;
 	k->qname = rec_msg_text(m) + m->qname_off;
 	k->qlen = m->qname_len;
+	k->qhash = m->qname_hash;
 }
 
 static uint64_t key_hash(const struct key *k)
@@ -110,8 +112,8 @@ static uint64_t key_hash(const struct key *k)
 	}
 	h = hash_u64(h, (uint64_t)k->cport | (uint64_t)k->sport << 16 | (uint64_t)k->id << 32 |
 				(uint64_t)k->transport << 48 | (uint64_t)k->ipv << 56);
-	h = hash_u64(h, (uint64_t)k->qtype | (uint64_t)k->qclass << 16);
-	return hash_final(hash_name(h, k->qname, k->qlen));
+	h = hash_u64(h, (uint64_t)k->qtype | (uint64_t)k->qclass << 16 | (uint64_t)k->qhash << 32);
+	return hash_final(h);
 }
 
 static int key_eq(const struct key *a, const struct key *b)

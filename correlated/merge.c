@@ -15,6 +15,23 @@ void merge_add(struct merge *m, struct ring *r)
 	m->in[m->n++].ring = r;
 }
 
+void merge_set_lookahead(struct merge *m, merge_look_fn look, void *ctx)
+{
+	m->look = look;
+	m->look_ctx = ctx;
+}
+
+static void look_ahead(struct merge *m, struct merge_input *in)
+{
+	uint64_t read = ring_read_pos(in->ring);
+	struct ring_view v;
+	if (in->ahead_pos < read)
+		in->ahead_pos = read;
+	while (in->ahead_pos - read < MERGE_LOOKAHEAD_BYTES &&
+	       ring_peek_ahead(in->ring, &in->ahead_pos, &v))
+		m->look(m->look_ctx, &v);
+}
+
 static uint64_t record_ts(const struct ring_view *v, int *ok)
 {
 	uint64_t ts = 0;
@@ -117,4 +134,6 @@ void merge_consumed(struct merge *m, unsigned which)
 		in->last_ts = in->head_ts;
 	in->has_head = 0;
 	ring_next(in->ring);
+	if (m->look)
+		look_ahead(m, in);
 }

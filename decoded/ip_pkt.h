@@ -10,6 +10,7 @@
 #ifndef DNSTRAIL_IP_PKT_H
 #define DNSTRAIL_IP_PKT_H
 
+#include "hash.h"
 #include "netdecode.h"
 
 #include <stdbool.h>
@@ -102,23 +103,14 @@ static inline void sink_emit(const struct nd_sink *k, const struct pkt_meta *m, 
 	k->fn(k->ctx, m, dns, len);
 }
 
-/* Hash for the fragment and flow tables.  Keyed per instance, so that remote
- * senders cannot aim many keys at one bucket without knowing the key. */
-static inline uint64_t nd_mix(uint64_t x)
-{
-	x ^= x >> 32;
-	x *= 0xd6e8feb86659fd93ULL;
-	x ^= x >> 32;
-	x *= 0xd6e8feb86659fd93ULL;
-	x ^= x >> 32;
-	return x;
-}
-
+/* Hash for the fragment and flow tables (hash.h's full mix per word).
+ * Keyed per instance, so that remote senders cannot aim many keys at one
+ * bucket without knowing the key. */
 static inline uint64_t nd_hash_words(const uint64_t *w, size_t n, uint64_t seed)
 {
 	uint64_t h = seed;
 	for (size_t i = 0; i < n; i++)
-		h = nd_mix(h ^ w[i]) + (uint64_t)i;
+		h = hash_mix(h ^ w[i]) + (uint64_t)i;
 	return h;
 }
 

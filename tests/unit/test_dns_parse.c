@@ -784,6 +784,17 @@ START_TEST(owner_names_share_text)
 	ck_assert_str_eq(rr_name(1), "example.com");
 	ck_assert_str_eq(rr_name(2), "www.example.com");
 	ck_assert_str_eq(rr_data(2), "192.0.2.3");
+
+	/* The builder hashes each name and rdata once, for correlated's keys
+	 * (records.h), the shared span and the own owner name alike; names
+	 * fold case, rdata does not. */
+	ck_assert_uint_eq(P.m->qname_hash, rec_qname_hash("EXAMPLE.com", 11));
+	ck_assert_uint_ne(P.m->qname_hash, rec_qname_hash("example.org", 11));
+	ck_assert_uint_eq(rr[0].hash, rec_rr_hash("example.com", 11, "192.0.2.1", 9));
+	ck_assert_uint_eq(rr[1].hash, rec_rr_hash("Example.com", 11, "192.0.2.2", 9));
+	ck_assert_uint_eq(rr[2].hash, rec_rr_hash("WWW.example.com", 15, "192.0.2.3", 9));
+	ck_assert_uint_ne(rr[0].hash, rr[1].hash);
+	ck_assert_uint_ne(rec_rr_hash("x", 1, "\"A\"", 3), rec_rr_hash("x", 1, "\"a\"", 3));
 }
 END_TEST
 

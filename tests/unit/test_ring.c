@@ -435,6 +435,59 @@ START_TEST(refuses_second_consumer)
 }
 END_TEST
 
+/* ---- peeking ahead: records further on, the read position untouched ---- */
+START_TEST(peek_ahead_sees_what_is_published)
+{
+	char err[600];
+	struct ring_create rc = { .capacity = 65536, .kind = RING_KIND_TEST };
+	struct ring *p = ring_attach(ring_file, RING_PRODUCER, RING_KIND_TEST, &rc, err, sizeof err);
+	ck_assert_msg(p != NULL, "%s", err);
+	struct ring *c = ring_attach(ring_file, RING_CONSUMER, RING_KIND_TEST, NULL, err, sizeof err);
+	ck_assert_msg(c != NULL, "%s", err);
+	struct ring_view v;
+	uint64_t ahead = 0;
+	uint32_t next_push = 0, next_read = 0, next_ahead = 0;
+	/* 3000-byte records through a 64 KiB ring: it wraps (with padding)
+	 * about 90 times while the lookahead runs up to 8 records ahead. */
+	char rec[3000];
+	while (next_read < 2000) {
+		while (next_push < 2000 && next_push - next_read < 16) {
+			memset(rec, 0, sizeof rec);
+			memcpy(rec, &next_push, sizeof next_push);
+			if (ring_push(p, RING_KIND_TEST, rec, sizeof rec) < 0)
+				break;
+			next_push++;
+		}
+		if (next_push % 3 == 0)
+			ring_publish(p); /* the lookahead must stop at what is published */
+		uint64_t before = ring_read_pos(c);
+		while (next_ahead - next_read < 8 && ring_peek_ahead(c, &ahead, &v)) {
+			uint32_t seq;
+			memcpy(&seq, v.data, sizeof seq);
+			ck_assert_uint_eq(seq, next_ahead);
+			ck_assert_uint_eq(v.len, sizeof rec);
+			ck_assert_uint_ge(v.pos, before);
+			next_ahead++;
+		}
+		ck_assert_uint_eq(ring_read_pos(c), before);
+		ck_assert_uint_le(next_ahead, next_push);
+		ring_publish(p);
+		ck_assert_int_eq(ring_peek(c, &v), 1);
+		uint32_t seq;
+		memcpy(&seq, v.data, sizeof seq);
+		ck_assert_uint_eq(seq, next_read);
+		ring_next(c);
+		ring_release(c);
+		next_read++;
+		if (next_ahead < next_read) /* caught up: the lookahead restarts at the read position */
+			next_ahead = next_read;
+	}
+	ck_assert_int_eq(ring_peek_ahead(c, &ahead, &v), 0);
+	ring_detach(c);
+	ring_detach(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ring");
@@ -454,6 +507,7 @@ int main(void)
 	tcase_add_test(tc, refuses_head_beyond_tail);
 	tcase_add_test(tc, refuses_garbage_record_length);
 	tcase_add_test(tc, refuses_second_consumer);
+	tcase_add_test(tc, peek_ahead_sees_what_is_published);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_VERBOSE);

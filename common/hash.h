@@ -1,12 +1,19 @@
 /*
- * hash.h - the 64-bit hash correlated uses for its tables.
+ * hash.h - the 64-bit hash behind correlated's tables.
+ *
+ * Two processes use it: the message builder (records.c, run by decoded)
+ * hashes each message's names and rdata once, into the record, and
+ * correlated combines those hashes into its table keys instead of reading
+ * the text again.  Both sides must therefore compute the same function:
+ * it is defined here, inline, and nowhere else.
  *
  * Not cryptographic: the tables bound their size, so a flood of colliding
- * keys can cost time but never memory.  Names are hashed case-folded (ASCII
- * only, as DNS compares them), so "Example.COM" and "example.com" meet.
+ * keys can cost time but never memory, and every table compares the real
+ * key after a hash match.  Names are hashed case-folded (ASCII only, as DNS
+ * compares them), so "Example.COM" and "example.com" meet.
  */
-#ifndef DNSTRAIL_CORRELATED_HASH_H
-#define DNSTRAIL_CORRELATED_HASH_H
+#ifndef DNSTRAIL_HASH_H
+#define DNSTRAIL_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>
