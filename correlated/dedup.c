@@ -1,15 +1,7 @@
-/*
- * dedup.c - the dedup cache (see dedup.h for the rules and the invariant).
- *
- * An entry is its key; from its first repeat on it also keeps, ready to
- * write, the one-RR transaction record of its latest unwritten sighting.
- * Most keys are never seen again within their window, so most entries
- * stay that small.  Entries sit on two lists: by window start (whose head
- * closes next) and by last use (whose head is evicted first).
- */
 #include "dedup.h"
 
 #include "hash.h"
+#include "hugemem.h"
 #include "index.h"
 #include "spares.h"
 
@@ -34,36 +26,68 @@ const size_t dedup_stat_count = sizeof dedup_stat_desc / sizeof dedup_stat_desc[
 
 #define NO_ANSWER_UNANSWERED 65535u
 
+/* 104 bytes of key in the slot: q + rrname + a of nearly every record (a
+ * long CNAME chain or TXT answer takes a block of its own). */
+#define SLOT_BYTES 160u
+#define CHUNK_SLOTS (HUGEMEM_MIN / SLOT_BYTES) /* the ring is mapped a huge page at a time */
+
 struct dedup_entry {
-	struct dedup_entry *win_older, *win_newer;
-	struct dedup_entry *lru_older, *lru_newer;
 	uint64_t hash;
 	uint64_t first_ts;
 	/* The latest sighting not yet written, ready to write (a one-RR or
 	 * no-RR transaction record in a block of its own); NULL while every
-	 * sighting is written, which is how most keys live and die. */
+	 * sighting is written. */
 	struct rec_txn *latest;
+	char *key_block; /* the key when longer than key_in holds, else NULL */
 	uint32_t unwritten;
-	uint32_t alloc; /* bytes of this block (spares.h) */
-	uint32_t latest_size, latest_alloc;
-	uint32_t dlen;
-	uint16_t qlen, nlen;
+	uint16_t qlen, nlen, dlen; /* dlen <= max_key_bytes <= UINT16_MAX */
 	uint16_t qtype, atype, rcode;
 	uint8_t section;
-	char key[]; /* q, name, data of the first sighting */
+	uint8_t live; /* 0: retired, or never used; the slot waits for the head */
+	char key_in[]; /* q, name, data of the first sighting, when they fit */
 };
+#define SLOT_KEY_BYTES (SLOT_BYTES - sizeof(struct dedup_entry))
+_Static_assert(sizeof(struct dedup_entry) <= 64, "the header fits a cache line");
 
 struct dedup {
 	struct dedup_config cfg;
 	dedup_write_fn write;
 	void *ctx;
 	struct index ix;
-	struct dedup_entry *win_oldest, *win_newest;
-	struct dedup_entry *lru_oldest, *lru_newest;
-	uint64_t entry_bytes;
-	struct spares spares; /* evicted entries' blocks, for the next ones */
+	/* The ring: cfg.max_entries slots in chunks of CHUNK_SLOTS, each mapped
+	 * when the ring first reaches it. */
+	uint8_t **chunks;
+	uint64_t n_chunks;
+	uint64_t head, used; /* oldest slot; slots from head on in use (live or dead) */
+	uint64_t ring_bytes; /* of the chunks mapped */
+	uint64_t entry_bytes; /* key blocks and latest records */
+	struct spares spares; /* latest records' blocks, for the next ones */
 	struct dedup_stats st;
 };
+
+static uint64_t chunk_bytes(const struct dedup *d, uint64_t c)
+{
+	uint64_t slots = d->cfg.max_entries - c * CHUNK_SLOTS;
+	return slots < CHUNK_SLOTS ? slots * SLOT_BYTES : HUGEMEM_MIN;
+}
+
+/* Slot i of the ring (i < max_entries), whose chunk is mapped. */
+static struct dedup_entry *slot_at(const struct dedup *d, uint64_t i)
+{
+	return (struct dedup_entry *)(d->chunks[i / CHUNK_SLOTS] + (i % CHUNK_SLOTS) * SLOT_BYTES);
+}
+
+/* The ring position n slots on from the head. */
+static uint64_t ring_pos(const struct dedup *d, uint64_t n)
+{
+	uint64_t i = d->head + n;
+	return i >= d->cfg.max_entries ? i - d->cfg.max_entries : i;
+}
+
+static const char *entry_key(const struct dedup_entry *e)
+{
+	return e->key_block ? e->key_block : e->key_in;
+}
 
 /* What identifies a sighting. */
 struct dkey {
@@ -107,11 +131,12 @@ static uint64_t key_hash(const struct dkey *k)
 /* Does entry e hold key k?  Names fold case, rdata does not. */
 static int entry_is(const struct dedup_entry *e, const struct dkey *k)
 {
+	const char *key = entry_key(e);
 	return e->qtype == k->qtype && e->atype == k->atype && e->rcode == k->rcode &&
 	       e->section == k->section && e->dlen == k->dlen &&
-	       name_eq(e->key, e->qlen, k->q, k->qlen) &&
-	       name_eq(e->key + e->qlen, e->nlen, k->name, k->nlen) &&
-	       (!k->dlen || !memcmp(e->key + e->qlen + e->nlen, k->data, k->dlen));
+	       name_eq(key, e->qlen, k->q, k->qlen) &&
+	       name_eq(key + e->qlen, e->nlen, k->name, k->nlen) &&
+	       (!k->dlen || !memcmp(key + e->qlen + e->nlen, k->data, k->dlen));
 }
 
 static struct rec_rr *latest_rr(struct dedup_entry *e)
@@ -119,57 +144,15 @@ static struct rec_rr *latest_rr(struct dedup_entry *e)
 	return (struct rec_rr *)(e->latest + 1);
 }
 
-/* ---- lists ---- */
-
-static void win_push(struct dedup *d, struct dedup_entry *e)
+/* The size of the entry's latest record (its layout is fixed by the key). */
+static uint32_t latest_size(const struct dedup_entry *e)
 {
-	e->win_older = d->win_newest;
-	e->win_newer = NULL;
-	if (d->win_newest)
-		d->win_newest->win_newer = e;
-	else
-		d->win_oldest = e;
-	d->win_newest = e;
+	return (uint32_t)(sizeof(struct rec_txn) + (e->section ? sizeof(struct rec_rr) : 0) + e->qlen +
+			  e->nlen + e->dlen);
 }
 
-static void lru_push(struct dedup *d, struct dedup_entry *e)
-{
-	e->lru_older = d->lru_newest;
-	e->lru_newer = NULL;
-	if (d->lru_newest)
-		d->lru_newest->lru_newer = e;
-	else
-		d->lru_oldest = e;
-	d->lru_newest = e;
-}
-
-static void lru_unlink(struct dedup *d, struct dedup_entry *e)
-{
-	if (e->lru_older)
-		e->lru_older->lru_newer = e->lru_newer;
-	else
-		d->lru_oldest = e->lru_newer;
-	if (e->lru_newer)
-		e->lru_newer->lru_older = e->lru_older;
-	else
-		d->lru_newest = e->lru_older;
-}
-
-static void win_unlink(struct dedup *d, struct dedup_entry *e)
-{
-	if (e->win_older)
-		e->win_older->win_newer = e->win_newer;
-	else
-		d->win_oldest = e->win_newer;
-	if (e->win_newer)
-		e->win_newer->win_older = e->win_older;
-	else
-		d->win_newest = e->win_older;
-}
-
-/* ---- entries ---- */
-
-/* Write the entry's unwritten sightings, if any, and forget it. */
+/* Write the entry's unwritten sightings, if any, and forget it; its slot
+ * stays in the ring, dead, until the head passes it. */
 static void retire(struct dedup *d, struct dedup_entry *e)
 {
 	if (e->unwritten) {
@@ -180,18 +163,51 @@ static void retire(struct dedup *d, struct dedup_entry *e)
 		else
 			t->count = e->unwritten;
 		d->st.flushed++;
-		d->write(d->ctx, t, e->latest_size);
+		d->write(d->ctx, t, latest_size(e));
 	}
 	if (e->latest) {
-		d->entry_bytes -= e->latest_alloc;
-		spares_put(&d->spares, e->latest, e->latest_alloc);
+		uint32_t alloc = spares_block_size(latest_size(e));
+		d->entry_bytes -= alloc;
+		spares_put(&d->spares, e->latest, alloc);
+	}
+	if (e->key_block) {
+		d->entry_bytes -= (uint64_t)e->qlen + e->nlen + e->dlen;
+		free(e->key_block);
 	}
 	index_remove(&d->ix, e->hash, e);
-	win_unlink(d, e);
-	lru_unlink(d, e);
-	d->entry_bytes -= e->alloc;
+	e->live = 0;
 	d->st.entries--;
-	spares_put(&d->spares, e, e->alloc);
+}
+
+/* Let the head go if it is dead; returns whether it was. */
+static int drop_dead_head(struct dedup *d)
+{
+	if (!d->used || slot_at(d, d->head)->live)
+		return 0;
+	d->head = ring_pos(d, 1);
+	d->used--;
+	return 1;
+}
+
+/* The slot a new entry goes in (the tail), its chunk mapped; NULL when
+ * memory is not available.  A full ring lets its head go first. */
+static struct dedup_entry *tail_slot(struct dedup *d)
+{
+	while (drop_dead_head(d))
+		;
+	if (d->used == d->cfg.max_entries) {
+		d->st.evicted++;
+		retire(d, slot_at(d, d->head));
+		d->head = ring_pos(d, 1);
+		d->used--;
+	}
+	uint64_t i = ring_pos(d, d->used), c = i / CHUNK_SLOTS;
+	if (!d->chunks[c]) {
+		if (!(d->chunks[c] = hugemem_alloc(chunk_bytes(d, c))))
+			return NULL;
+		d->ring_bytes += chunk_bytes(d, c);
+	}
+	return slot_at(d, i);
 }
 
 /* The sighting (t, text, rr) becomes the entry's latest.  Its record is
@@ -204,14 +220,11 @@ static int remember(struct dedup *d, struct dedup_entry *e, const struct rec_txn
 {
 	uint32_t qlen = e->qlen, nlen = e->nlen, dlen = e->dlen, n_rr = e->section ? 1 : 0;
 	if (!e->latest) {
-		size_t size = sizeof(struct rec_txn) + n_rr * sizeof(struct rec_rr) + qlen + nlen + dlen;
 		uint32_t alloc;
-		struct rec_txn *o = spares_get(&d->spares, size, &alloc);
+		struct rec_txn *o = spares_get(&d->spares, latest_size(e), &alloc);
 		if (!o)
 			return -1;
 		e->latest = o;
-		e->latest_size = (uint32_t)size;
-		e->latest_alloc = alloc;
 		d->entry_bytes += alloc;
 		memset(o, 0, sizeof *o);
 		o->msg.n_rr = (uint16_t)n_rr;
@@ -221,7 +234,7 @@ static int remember(struct dedup *d, struct dedup_entry *e, const struct rec_txn
 			struct rec_rr *orr = latest_rr(e);
 			orr->name_off = qlen;
 			orr->data_off = qlen + nlen;
-			memcpy((char *)rec_msg_text(&o->msg) + qlen + nlen, e->key + qlen + nlen, dlen);
+			memcpy((char *)rec_msg_text(&o->msg) + qlen + nlen, entry_key(e) + qlen + nlen, dlen);
 		}
 	}
 	struct rec_txn *o = e->latest;
@@ -251,53 +264,44 @@ static int remember(struct dedup *d, struct dedup_entry *e, const struct rec_txn
 
 static struct dedup_entry *create(struct dedup *d, const struct dkey *k, uint64_t h, uint64_t ts)
 {
-	uint32_t alloc;
-	struct dedup_entry *e = spares_get(&d->spares, sizeof *e + k->qlen + k->nlen + k->dlen, &alloc);
+	struct dedup_entry *e = tail_slot(d);
 	if (!e)
 		return NULL;
-	e->alloc = alloc;
+	uint32_t klen = k->qlen + k->nlen + k->dlen;
+	char *key = e->key_in;
+	e->key_block = NULL;
+	if (klen > SLOT_KEY_BYTES) {
+		if (!(key = e->key_block = malloc(klen)))
+			return NULL;
+		d->entry_bytes += klen;
+	}
 	e->hash = h;
 	e->first_ts = ts;
 	e->latest = NULL;
 	e->unwritten = 0;
-	e->latest_size = e->latest_alloc = 0;
 	e->qlen = (uint16_t)k->qlen;
 	e->nlen = (uint16_t)k->nlen;
-	e->dlen = k->dlen;
+	e->dlen = (uint16_t)k->dlen;
 	e->qtype = k->qtype;
 	e->atype = k->atype;
 	e->rcode = k->rcode;
 	e->section = k->section;
-	memcpy(e->key, k->q, k->qlen);
+	memcpy(key, k->q, k->qlen);
 	if (k->nlen)
-		memcpy(e->key + k->qlen, k->name, k->nlen);
+		memcpy(key + k->qlen, k->name, k->nlen);
 	if (k->dlen)
-		memcpy(e->key + k->qlen + k->nlen, k->data, k->dlen);
+		memcpy(key + k->qlen + k->nlen, k->data, k->dlen);
 	if (index_insert(&d->ix, h, e) < 0) {
-		spares_put(&d->spares, e, alloc);
+		if (e->key_block) {
+			d->entry_bytes -= klen;
+			free(e->key_block);
+		}
 		return NULL;
 	}
-	win_push(d, e);
-	lru_push(d, e);
-	d->entry_bytes += alloc;
+	e->live = 1;
+	d->used++;
 	d->st.entries++;
 	return e;
-}
-
-/* A full cache evicts one entry per new key, each one cold: its window
- * neighbours, its index slot and its record are all touched to retire it.
- * Ask for them one eviction ahead (the victim itself was asked for at the
- * eviction before), so the next retire finds them in cache. */
-static void prefetch_next_victim(struct dedup *d)
-{
-	const struct dedup_entry *v = d->lru_oldest;
-	if (!v)
-		return;
-	__builtin_prefetch(v->win_older, 1);
-	__builtin_prefetch(v->win_newer, 1);
-	__builtin_prefetch(&d->ix.slots[v->hash & d->ix.mask], 1);
-	__builtin_prefetch(v->latest);
-	__builtin_prefetch(v->lru_newer, 1);
 }
 
 int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
@@ -319,24 +323,13 @@ int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 		e = NULL;
 	}
 	if (e) {
-		/* Its LRU neighbours are about to be relinked: fetch them while
-		 * the record is copied. */
-		__builtin_prefetch(e->lru_older, 1);
-		__builtin_prefetch(e->lru_newer, 1);
 		if (remember(d, e, t, text, rr) < 0) {
 			d->st.alloc_failures++;
 			return 1; /* written now rather than counted without a record */
 		}
 		d->st.hits++;
 		e->unwritten++;
-		lru_unlink(d, e);
-		lru_push(d, e);
 		return 0;
-	}
-	if (d->st.entries >= d->cfg.max_entries && d->lru_oldest) {
-		d->st.evicted++;
-		retire(d, d->lru_oldest);
-		prefetch_next_victim(d);
 	}
 	if (!create(d, &k, h, ts))
 		d->st.alloc_failures++;
@@ -359,26 +352,52 @@ void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, const struct
 
 void dedup_expire(struct dedup *d, uint64_t now)
 {
-	struct dedup_entry *e;
-	while ((e = d->win_oldest) && now >= e->first_ts && now - e->first_ts >= d->cfg.window_ns)
+	while (d->used) {
+		struct dedup_entry *e = slot_at(d, d->head);
+		if (e->live) {
+			if (now < e->first_ts || now - e->first_ts < d->cfg.window_ns)
+				return;
+			retire(d, e);
+		}
+		d->head = ring_pos(d, 1);
+		d->used--;
+	}
+}
+
+/* Retire every entry; written says whether their counts go out. */
+static void retire_all(struct dedup *d, int written)
+{
+	for (; d->used; d->used--, d->head = ring_pos(d, 1)) {
+		struct dedup_entry *e = slot_at(d, d->head);
+		if (!e->live)
+			continue;
+		if (!written)
+			e->unwritten = 0;
 		retire(d, e);
+	}
 }
 
 void dedup_flush(struct dedup *d)
 {
-	while (d->win_oldest)
-		retire(d, d->win_oldest);
+	retire_all(d, 1);
 }
 
 struct dedup *dedup_new(const struct dedup_config *cfg, dedup_write_fn write, void *ctx)
 {
+	if (!cfg->max_entries)
+		return NULL;
 	struct dedup *d = calloc(1, sizeof *d);
 	if (!d)
 		return NULL;
 	d->cfg = *cfg;
+	if (d->cfg.max_key_bytes > UINT16_MAX)
+		d->cfg.max_key_bytes = UINT16_MAX; /* what an entry's lengths hold */
 	d->write = write;
 	d->ctx = ctx;
-	if (index_init(&d->ix, 4096) < 0) {
+	d->n_chunks = (cfg->max_entries + CHUNK_SLOTS - 1) / CHUNK_SLOTS;
+	d->chunks = calloc(d->n_chunks, sizeof *d->chunks);
+	if (!d->chunks || index_init(&d->ix, 4096) < 0) {
+		free(d->chunks);
 		free(d);
 		return NULL;
 	}
@@ -389,10 +408,10 @@ void dedup_free(struct dedup *d)
 {
 	if (!d)
 		return;
-	while (d->win_oldest) {
-		d->win_oldest->unwritten = 0;
-		retire(d, d->win_oldest);
-	}
+	retire_all(d, 0);
+	for (uint64_t c = 0; c < d->n_chunks; c++)
+		hugemem_free(d->chunks[c], chunk_bytes(d, c));
+	free(d->chunks);
 	spares_free(&d->spares);
 	index_free(&d->ix);
 	free(d);
@@ -400,6 +419,7 @@ void dedup_free(struct dedup *d)
 
 const struct dedup_stats *dedup_stats(struct dedup *d)
 {
-	d->st.memory_bytes = d->entry_bytes + d->spares.bytes + index_bytes(&d->ix);
+	d->st.memory_bytes = d->ring_bytes + d->n_chunks * sizeof *d->chunks + d->entry_bytes +
+			     d->spares.bytes + index_bytes(&d->ix);
 	return &d->st;
 }

@@ -15,19 +15,20 @@
  *     remember the latest sighting (time, addresses, TTL ...).
  *   - When the window closes, the entry is written again if it has
  *     unwritten sightings: the latest one, with count = their number
- *     (TXN_F_DEDUP_FLUSH), then forgotten.  The same happens to the least
- *     recently used entry when the cache is full (max_entries), and to
- *     every entry at shutdown.  Nothing counted is ever dropped.
+ *     (TXN_F_DEDUP_FLUSH), then forgotten.  When the cache is full
+ *     (max_entries), a new key closes the window of the oldest entry early,
+ *     the one whose window would close next, the same way; so does
+ *     shutdown for every entry.  Nothing counted is ever dropped.
  *   - Records whose q + rrname + a exceed max_key_bytes are written every
  *     time (counted as bypassed): the cache's memory stays bounded.
  *
- * Memory per entry: sizeof(struct dedup_entry) (88 bytes) + its key (q,
- * name and data), rounded up to a 64-byte size class (spares.h), + an
- * index slot (16 bytes, at most half full): about 250 bytes in all
- * (measured: dedup.memory_bytes / dedup.entries on generated traffic).  An
- * entry seen again within its window also holds the record of its latest
- * sighting (about 200 bytes + the three strings, in its own
- * block).  dedup_stats().memory_bytes is the exact figure.
+ * Memory: a 160-byte slot per entry (max_entries of them at most, mapped
+ * 2 MiB at a time as the cache first fills), a key that does not fit in
+ * its slot (over 104 bytes) in a block of its own, and an index slot (16
+ * bytes, at most half full).  An entry seen again within its window also
+ * holds the record of its latest sighting (about 200 bytes + the three
+ * strings, in its own block).  dedup_stats().memory_bytes is the exact
+ * figure.
  */
 #ifndef DNSTRAIL_CORRELATED_DEDUP_H
 #define DNSTRAIL_CORRELATED_DEDUP_H

@@ -3,40 +3,20 @@
  */
 #include "index.h"
 
+#include "hugemem.h"
+
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #define MIN_SLOTS 1024u
-#define HUGE_PAGE (2u << 20)
 
-/* A large array is probed at random: with 4 KiB pages nearly every probe
- * also misses the TLB, so it is mapped on its own, 2 MiB-aligned, and
- * offered transparent huge pages (a hint: the kernel may decline). */
 static struct index_slot *slots_alloc(uint64_t n)
 {
-	size_t bytes = (size_t)n * sizeof(struct index_slot);
-	if (bytes < HUGE_PAGE)
-		return calloc(n, sizeof(struct index_slot));
-	size_t span = bytes + HUGE_PAGE;
-	uint8_t *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	uint8_t *a = (uint8_t *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-	if (a > m)
-		munmap(m, (size_t)(a - m));
-	if (a + bytes < m + span)
-		munmap(a + bytes, (size_t)(m + span - (a + bytes)));
-	madvise(a, bytes, MADV_HUGEPAGE);
-	return (struct index_slot *)a;
+	return hugemem_alloc((size_t)n * sizeof(struct index_slot));
 }
 
 static void slots_free(struct index_slot *s, uint64_t n)
 {
-	size_t bytes = (size_t)n * sizeof(struct index_slot);
-	if (bytes < HUGE_PAGE)
-		free(s);
-	else if (s)
-		munmap(s, bytes);
+	hugemem_free(s, (size_t)n * sizeof(struct index_slot));
 }
 
 int index_init(struct index *ix, uint64_t expected)

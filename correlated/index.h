@@ -6,9 +6,8 @@
  * stored, so most misses never touch an entry.  Deletion shifts the
  * following run back (no tombstones), so lookups stay short however long
  * the process runs.  The array doubles when the load passes 1/2; its size
- * is bounded because its owner bounds the number of entries.  From 2 MiB
- * on it is mapped 2 MiB-aligned and offered transparent huge pages: probes
- * land at random, and with 4 KiB pages nearly each one missed the TLB too.
+ * is bounded because its owner bounds the number of entries.  Probes
+ * land at random, so the array lives in hugemem.h's memory.
  */
 #ifndef DNSTRAIL_CORRELATED_INDEX_H
 #define DNSTRAIL_CORRELATED_INDEX_H

@@ -161,8 +161,10 @@ static void process(struct correlated *c, const struct ring_view *v, unsigned wh
 static void look_ahead(void *ctx, const struct ring_view *v)
 {
 	struct correlated *c = ctx;
-	if (v->type == REC_MSG)
-		emit_prefetch(&c->emit, v->data, v->len);
+	if (v->type != REC_MSG)
+		return;
+	match_prefetch(c->match, v->data, v->len);
+	emit_prefetch(&c->emit, v->data, v->len);
 }
 
 static void advance_clock(struct correlated *c, uint64_t ts)
@@ -507,6 +509,9 @@ int main(int argc, char **argv)
 	if (dedup_on && !(c.dedup = dedup_new(&dc, emit_record, &c.emit)))
 		die(1, "out of memory for the dedup cache");
 	c.emit.dedup = c.dedup;
+	/* Only a cache of a million entries pushes the tables out of the CPU
+	 * cache; without it, looking ahead costs more than it saves
+	 * (measured: correlated alone on gen-1M, 15% more CPU with dedup off). */
 	if (c.dedup)
 		merge_set_lookahead(&c.in, look_ahead, &c);
 	if (!(c.match = match_new(&mc, on_match, &c)))

@@ -319,6 +319,15 @@ static void on_query(struct match *mt, const struct rec_msg *m, size_t len, unsi
 	drop_entry(mt, p);
 }
 
+void match_prefetch(const struct match *mt, const struct rec_msg *m, size_t len)
+{
+	if (len < sizeof *m)
+		return;
+	struct key k;
+	key_of(m, &k);
+	__builtin_prefetch(&mt->ix.slots[key_hash(&k) & mt->ix.mask], 1);
+}
+
 static void on_response(struct match *mt, const struct rec_msg *m, size_t len, unsigned ring,
 			uint64_t pos)
 {

@@ -81,6 +81,9 @@ void match_free(struct match *m);
  * say where its record is (ring < MATCH_MAX_RINGS). */
 void match_message(struct match *mt, const struct rec_msg *m, size_t len, unsigned ring,
 		   uint64_t pos);
+/* A message not yet reached (len bytes, not yet checked): have the index
+ * slot its lookup will probe fetched into cache. */
+void match_prefetch(const struct match *mt, const struct rec_msg *m, size_t len);
 /* Position of the oldest entry's record on ring at or after not_before, or
  * UINT64_MAX if none.  Entries before not_before are given up for recovery
  * (not for matching); not_before must never decrease for a ring. */

@@ -13,6 +13,12 @@ static unsigned spare_class(size_t n)
 	return c >= 1 && c <= SPARES_CLASSES ? (unsigned)c - 1 : SPARES_CLASSES;
 }
 
+uint32_t spares_block_size(size_t n)
+{
+	unsigned c = spare_class(n);
+	return c == SPARES_CLASSES ? (uint32_t)n : (c + 1) * SPARES_STEP;
+}
+
 void *spares_get(struct spares *sp, size_t n, uint32_t *alloc)
 {
 	unsigned c = spare_class(n);

@@ -29,6 +29,8 @@ struct spares {
 /* A block of at least n bytes; *alloc gets its real size, which
  * spares_put needs back.  NULL when memory runs out. */
 void *spares_get(struct spares *sp, size_t n, uint32_t *alloc);
+/* The *alloc spares_get gives for a block of n bytes. */
+uint32_t spares_block_size(size_t n);
 /* Give back a block of alloc bytes from spares_get. */
 void spares_put(struct spares *sp, void *block, uint32_t alloc);
 /* Free everything held. */

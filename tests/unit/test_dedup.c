@@ -1,7 +1,7 @@
 /*
  * test_dedup.c - the dedup cache on its own (correlated/dedup.c): windows,
- * LRU eviction, keys, and the invariant that counts add up to the
- * sightings.
+ * eviction of the oldest when full, keys, and the invariant that counts add
+ * up to the sightings.
  */
 #include "correlated/dedup.h"
 #include "msgfix.h"
@@ -152,7 +152,7 @@ START_TEST(no_answer_key_includes_rcode_and_unanswered)
 }
 END_TEST
 
-START_TEST(lru_eviction_writes_pending_counts)
+START_TEST(full_cache_closes_the_oldest_window)
 {
 	dedup_free(d);
 	cfg.max_entries = 2;
@@ -160,14 +160,82 @@ START_TEST(lru_eviction_writes_pending_counts)
 	ck_assert_int_eq(see("a.example", "a.example", "1", 1, 1 * SEC, 0, 0), 1);
 	ck_assert_int_eq(see("b.example", "b.example", "2", 1, 2 * SEC, 0, 0), 1);
 	ck_assert_int_eq(see("b.example", "b.example", "2", 1, 3 * SEC, 0, 0), 0);
-	ck_assert_int_eq(see("a.example", "a.example", "1", 1, 4 * SEC, 0, 0), 0);
-	/* b is now least recently used (a was seen after it). */
+	ck_assert_int_eq(see("a.example", "a.example", "1", 7, 4 * SEC, 0, 0), 0);
+	/* a's window opened first, so it closes first: written with its count
+	 * and its latest sighting, however recently it was seen. */
 	ck_assert_int_eq(see("c.example", "c.example", "3", 1, 5 * SEC, 0, 0), 1);
 	ck_assert_int_eq(n_out, 1);
-	ck_assert_str_eq(out[0].q, "b.example");
+	ck_assert_str_eq(out[0].q, "a.example");
 	ck_assert_uint_eq(out[0].count, 1);
+	ck_assert_uint_eq(out[0].ttl, 7);
+	ck_assert_uint_eq(out[0].ts, 4 * SEC);
+	ck_assert_int_eq(out[0].flags, TXN_F_DEDUP_FLUSH);
 	ck_assert_uint_eq(dedup_stats(d)->evicted, 1);
 	ck_assert_uint_eq(dedup_stats(d)->entries, 2);
+	ck_assert_int_eq(see("b.example", "b.example", "2", 1, 6 * SEC, 0, 0), 0);
+	ck_assert_int_eq(see("a.example", "a.example", "1", 1, 7 * SEC, 0, 0), 1); /* new window */
+	ck_assert_str_eq(out[1].q, "b.example");
+	ck_assert_uint_eq(out[1].count, 2);
+	ck_assert_int_eq(n_out, 2);
+}
+END_TEST
+
+START_TEST(window_closed_out_of_order_slot_reused)
+{
+	/* A sighting older than the last (an unanswered query, written at its
+	 * timeout) opens a window that closes before those of entries made
+	 * earlier; when a later sighting finds it closed, that entry goes from
+	 * the middle of the cache, and its slot is used again once the older
+	 * entries before it have gone (until then the cache holds one less). */
+	dedup_free(d);
+	cfg.max_entries = 3;
+	cfg.window_ns = 10 * SEC;
+	d = dedup_new(&cfg, collect, NULL);
+	ck_assert_int_eq(see("a.example", "a.example", "1", 1, 5 * SEC, 0, 0), 1);
+	ck_assert_int_eq(see("b.example", "b.example", "2", 1, 1 * SEC, 0, 0), 1);
+	ck_assert_int_eq(see("b.example", "b.example", "2", 1, 11 * SEC, 0, 0), 1);
+	ck_assert_uint_eq(dedup_stats(d)->entries, 2);
+	ck_assert_int_eq(see("c.example", "c.example", "3", 1, 12 * SEC, 0, 0), 1);
+	ck_assert_uint_eq(dedup_stats(d)->evicted, 1); /* a, the oldest */
+	ck_assert_uint_eq(dedup_stats(d)->entries, 2);
+	ck_assert_int_eq(see("d.example", "d.example", "4", 1, 13 * SEC, 0, 0), 1);
+	ck_assert_uint_eq(dedup_stats(d)->evicted, 1); /* into the first b's slot */
+	ck_assert_int_eq(see("e.example", "e.example", "5", 1, 14 * SEC, 0, 0), 1);
+	ck_assert_uint_eq(dedup_stats(d)->evicted, 2); /* b (11 s) */
+	ck_assert_uint_eq(dedup_stats(d)->entries, 3);
+	ck_assert_int_eq(see("c.example", "c.example", "3", 1, 15 * SEC, 0, 0), 0);
+	ck_assert_int_eq(see("d.example", "d.example", "4", 1, 15 * SEC, 0, 0), 0);
+	ck_assert_int_eq(see("e.example", "e.example", "5", 1, 15 * SEC, 0, 0), 0);
+	ck_assert_int_eq(n_out, 0);
+	dedup_flush(d);
+	ck_assert_int_eq(n_out, 3);
+	ck_assert_uint_eq(dedup_stats(d)->entries, 0);
+}
+END_TEST
+
+START_TEST(keys_longer_than_a_slot_holds)
+{
+	/* A key over the slot's 104 bytes is kept in a block of its own: it
+	 * must still match, in any case, and go when it is let go. */
+	dedup_free(d);
+	cfg.max_entries = 1;
+	d = dedup_new(&cfg, collect, NULL);
+	char q[64], name[64], data[200];
+	memset(q, 'q', sizeof q - 1);
+	q[sizeof q - 1] = 0;
+	memcpy(q + sizeof q - 9, ".example", 9);
+	memcpy(name, q, sizeof name);
+	name[0] = 'Q';
+	memset(data, 'd', sizeof data - 1);
+	data[sizeof data - 1] = 0;
+	ck_assert_int_eq(see(q, q, data, 1, 1 * SEC, 0, 0), 1);
+	ck_assert_int_eq(see(q, name, data, 1, 2 * SEC, 0, 0), 0);
+	data[0] = 'D'; /* rdata does not fold case */
+	ck_assert_int_eq(see(q, q, data, 1, 3 * SEC, 0, 0), 1);
+	ck_assert_int_eq(n_out, 1);
+	ck_assert_uint_eq(out[0].count, 1);
+	ck_assert_uint_eq(dedup_stats(d)->evicted, 1);
+	ck_assert_uint_eq(dedup_stats(d)->entries, 1);
 }
 END_TEST
 
@@ -227,7 +295,9 @@ int main(void)
 	tcase_add_test(tc, sighting_at_window_end_opens_a_new_window);
 	tcase_add_test(tc, names_fold_case_rdata_does_not);
 	tcase_add_test(tc, no_answer_key_includes_rcode_and_unanswered);
-	tcase_add_test(tc, lru_eviction_writes_pending_counts);
+	tcase_add_test(tc, full_cache_closes_the_oldest_window);
+	tcase_add_test(tc, window_closed_out_of_order_slot_reused);
+	tcase_add_test(tc, keys_longer_than_a_slot_holds);
 	tcase_add_test(tc, long_records_bypass_the_cache);
 	tcase_add_loop_test(tc, counts_add_up_to_sightings, 0, 5);
 	suite_add_tcase(s, tc);
