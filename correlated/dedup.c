@@ -151,9 +151,9 @@ static uint32_t latest_size(const struct dedup_entry *e)
 			  e->nlen + e->dlen);
 }
 
-/* Write the entry's unwritten sightings, if any, and forget it; its slot
- * stays in the ring, dead, until the head passes it. */
-static void retire(struct dedup *d, struct dedup_entry *e)
+/* Write the entry's unwritten sightings, if any, and forget it, all but
+ * its index slot; its ring slot stays, dead, until the head passes it. */
+static void release(struct dedup *d, struct dedup_entry *e)
 {
 	if (e->unwritten) {
 		struct rec_txn *t = e->latest;
@@ -174,9 +174,14 @@ static void retire(struct dedup *d, struct dedup_entry *e)
 		d->entry_bytes -= (uint64_t)e->qlen + e->nlen + e->dlen;
 		free(e->key_block);
 	}
-	index_remove(&d->ix, e->hash, e);
 	e->live = 0;
 	d->st.entries--;
+}
+
+static void retire(struct dedup *d, struct dedup_entry *e)
+{
+	index_remove(&d->ix, e->hash, e);
+	release(d, e);
 }
 
 /* Let the head go if it is dead; returns whether it was. */
@@ -364,7 +369,9 @@ void dedup_expire(struct dedup *d, uint64_t now)
 	}
 }
 
-/* Retire every entry; written says whether their counts go out. */
+/* Retire every entry; written says whether their counts go out.  In ring
+ * order, and the index emptied at once at the end: one probe per entry
+ * would be a cache miss per entry. */
 static void retire_all(struct dedup *d, int written)
 {
 	for (; d->used; d->used--, d->head = ring_pos(d, 1)) {
@@ -373,8 +380,9 @@ static void retire_all(struct dedup *d, int written)
 			continue;
 		if (!written)
 			e->unwritten = 0;
-		retire(d, e);
+		release(d, e);
 	}
+	index_clear(&d->ix);
 }
 
 void dedup_flush(struct dedup *d)

@@ -6,6 +6,7 @@
 #include "hugemem.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define MIN_SLOTS 1024u
 
@@ -36,6 +37,13 @@ void index_free(struct index *ix)
 {
 	slots_free(ix->slots, ix->mask + 1);
 	ix->slots = NULL;
+}
+
+void index_clear(struct index *ix)
+{
+	if (ix->count)
+		memset(ix->slots, 0, (size_t)(ix->mask + 1) * sizeof *ix->slots);
+	ix->count = 0;
 }
 
 size_t index_bytes(const struct index *ix)

@@ -28,6 +28,8 @@ struct index {
 
 int index_init(struct index *ix, uint64_t expected);
 void index_free(struct index *ix);
+/* Remove every entry at once. */
+void index_clear(struct index *ix);
 /* Iterate candidates: start with *pos = UINT64_MAX; returns the next entry
  * whose hash equals hash, or NULL.  The caller checks real equality. */
 void *index_next(const struct index *ix, uint64_t hash, uint64_t *pos);

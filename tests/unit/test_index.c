@@ -62,6 +62,16 @@ START_TEST(insert_find_remove_through_growth)
 	ck_assert_uint_eq(ix.count, 0);
 	for (uint64_t s = 0; s <= ix.mask; s++)
 		ck_assert_ptr_null(ix.slots[s].entry);
+	/* index_clear empties it at once, and it works on afterwards */
+	for (int i = 0; i < N; i += 2)
+		ck_assert_int_eq(index_insert(&ix, hash[i], &entry[i]), 0);
+	index_clear(&ix);
+	ck_assert_uint_eq(ix.count, 0);
+	for (int i = 0; i < N; i += 2)
+		if (found(&ix, hash[i], &entry[i]))
+			ck_abort_msg("entry %d found after index_clear", i);
+	ck_assert_int_eq(index_insert(&ix, hash[1], &entry[1]), 0);
+	ck_assert(found(&ix, hash[1], &entry[1]));
 	index_free(&ix);
 }
 END_TEST
