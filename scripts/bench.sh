@@ -7,6 +7,7 @@
 #   stages     each stage alone, fed from memory: capd fills cap.0, then
 #              decoded drains it into dec.0, correlated drains that into log,
 #              logd drains log into a file on tmpfs; each one timed alone
+#              (correlated twice: --dedup off, then --dedup 3600)
 #   callgrind  each stage alone once more, under callgrind: instructions per
 #              frame, message or line, which do not move with the machine's
 #              load as the rates do (BENCH_CALLGRIND=0 skips it)
@@ -114,14 +115,17 @@ txns=$(ring_count "$P/log/log")
 cpu_of() {
 	grep "^dnstrail-$1: cpu " "$RUN.err" | tail -1 | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}'
 }
-# alone NAME COUNT: the stage's rate per CPU-second, from its own rusage
+# alone STAGE COUNT [NAME]: the stage's rate per CPU-second, from its own
+# rusage, reported as stage.NAME (default the stage)
 alone() {
-	stage_cpu "$RUN.err" "$1" "stage.$1"
-	sample "stage.$1.per_cpu_s" "$(awk -v n="$2" -v c="$(cpu_of "$1")" 'BEGIN {printf "%.0f", n / c}')"
+	local name=${3:-$1}
+	stage_cpu "$RUN.err" "$1" "stage.$name"
+	sample "stage.$name.per_cpu_s" "$(awk -v n="$2" -v c="$(cpu_of "$1")" 'BEGIN {printf "%.0f", n / c}')"
 }
 # run_alone STAGE [FILE]: the stage by itself, fed its prepared input from
 # memory and drained (logd writes to FILE), its stderr in $RUN.err;
-# ${WRAP[@]} goes in front of it (callgrind, below)
+# ${WRAP[@]} goes in front of it (callgrind, below); correlated runs with
+# --dedup $ALONE_DEDUP (default off)
 WRAP=()
 run_alone() {
 	local M=$RUN/m
@@ -137,7 +141,7 @@ run_alone() {
 	correlated)
 		"$T" replay "$P/dec/dec.0" "$M/dec.0" >/dev/null &
 		"$T" drain "$M/log" >/dev/null &
-		"${WRAP[@]}" "$DNSTRAIL_BIN/dnstrail-correlated" --dedup off --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err" ;;
+		"${WRAP[@]}" "$DNSTRAIL_BIN/dnstrail-correlated" --dedup "${ALONE_DEDUP:-off}" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err" ;;
 	logd)
 		"$T" replay "$P/log/log" "$M/log" >/dev/null &
 		"${WRAP[@]}" "$DNSTRAIL_BIN/dnstrail-logd" --in log --sink "file:$2" --run-dir "$M" "${ROOT[@]}" 2>"$RUN.err" ;;
@@ -152,6 +156,10 @@ for _ in $(seq "$BENCH_RUNS"); do
 	alone decoded "$frames"
 	run_alone correlated
 	alone correlated "$msgs"
+	# The dedup cache's cost: the same messages with --dedup 3600 (its
+	# million entries fill and then turn over, as on the pipeline above).
+	ALONE_DEDUP=3600 run_alone correlated
+	alone correlated "$msgs" correlated_dedup
 	run_alone logd "$OUT.jsonl"
 	alone logd "$txns"
 	lines=$(wc -l <"$OUT.jsonl")
@@ -177,8 +185,8 @@ done
 if [ "${BENCH_CALLGRIND:-1}" = 1 ] && command -v valgrind >/dev/null; then
 	echo "== instructions per stage (callgrind, once each)" >&2
 	WRAP=(valgrind --tool=callgrind --callgrind-out-file=/dev/null "--log-file=$RUN.cg")
-	for s in capd decoded correlated logd; do
-		run_alone $s /dev/null
+	for s in capd decoded correlated correlated_dedup logd; do
+		if [ $s = correlated_dedup ]; then ALONE_DEDUP=3600 run_alone correlated; else run_alone $s /dev/null; fi
 		sample "stage.$s.instructions" "$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$RUN.cg" | tail -1)"
 	done
 	sample stage.correlated.messages "$msgs"
@@ -250,20 +258,24 @@ for name in ("pipeline.decoders1", "pipeline.decoders2", "pipeline.decoders2.ded
              if k.startswith(name + ".full_waits.")]
     print("    ring-full waits  " + " ".join(waits))
 print()
-units = {"capd": "frames", "decoded": "frames", "correlated": "messages", "logd": "transactions"}
-for s in ("capd", "decoded", "correlated", "logd"):
+units = {"capd": "frames", "decoded": "frames", "correlated": "messages", "correlated_dedup": "messages",
+         "logd": "transactions"}
+label = {"correlated_dedup": "correlated dedup3600"}
+for s in units:
     k = "stage.%s.per_cpu_s" % s
     if k in med:
-        print("%-34s %14s   cpu %ss (sys %ss)  rss %sMiB" % ("stage alone: " + s, "%.0f %s/cpu-s" % (med[k], units[s]),
+        print("%-34s %14s   cpu %ss (sys %ss)  rss %sMiB" % ("stage alone: " + label.get(s, s), "%.0f %s/cpu-s" % (med[k], units[s]),
               g("stage.%s.cpu_s" % s, "%.2f"), g("stage.%s.sys_s" % s, "%.2f"), g("stage.%s.peak_rss_mib" % s)))
 per = {"capd": frames, "decoded": frames, "correlated": med.get("stage.correlated.messages"),
-       "logd": med.get("stage.logd.lines")}
-ins = ["%s %.0f/%s" % (s, med["stage.%s.instructions" % s] / per[s], {"capd": "frame", "decoded": "frame",
-       "correlated": "message", "logd": "line"}[s]) for s in ("capd", "decoded", "correlated", "logd")
+       "correlated_dedup": med.get("stage.correlated.messages"), "logd": med.get("stage.logd.lines")}
+unit = {"capd": "frame", "decoded": "frame", "correlated": "message", "correlated_dedup": "message", "logd": "line"}
+ins = ["%s %.0f/%s" % (label.get(s, s), med["stage.%s.instructions" % s] / per[s], unit[s]) for s in unit
        if med.get("stage.%s.instructions" % s) and per[s]]
 if ins:
+    # The total is the pipeline without dedup: correlated_dedup replaces correlated, it does not add to it.
     print("%-34s %14s   %s" % ("instructions (callgrind)", "%.2f G" % (sum(med["stage.%s.instructions" % s]
-          for s in units if "stage.%s.instructions" % s in med) / 1e9), ", ".join(ins)))
+          for s in ("capd", "decoded", "correlated", "logd") if "stage.%s.instructions" % s in med) / 1e9),
+          ", ".join(ins)))
 if "stage.logd.lines" in med:
     print("%-34s %14s   %s lines/cpu-s (json, file on tmpfs)" % ("  logd lines written", "%.0f" % med["stage.logd.lines"],
           g("stage.logd.lines_per_cpu_s")))
