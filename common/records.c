@@ -143,6 +143,29 @@ uint32_t rec_qname_hash(const char *qname, size_t len)
 	return (uint32_t)hash_final(name_part(qname, len));
 }
 
+uint32_t rec_pair_hash(const struct rec_msg *m)
+{
+	int resp = DNS_QR(m->hflags);
+	const uint8_t *cli = resp ? m->dst : m->src, *srv = resp ? m->src : m->dst;
+	uint16_t cport = resp ? m->dport : m->sport, sport = resp ? m->sport : m->dport;
+	uint64_t h = 0x6a09e667f3bcc908ULL, w[2];
+	if (m->ip_version == 4) {
+		uint32_t c, s;
+		memcpy(&c, cli, 4);
+		memcpy(&s, srv, 4);
+		h = hash_u64(h, (uint64_t)c << 32 | s);
+	} else {
+		for (int i = 0; i < 2; i++) {
+			memcpy(w, i ? srv : cli, 16);
+			h = hash_u64(hash_u64(h, w[0]), w[1]);
+		}
+	}
+	h = hash_u64(h, (uint64_t)cport | (uint64_t)sport << 16 | (uint64_t)m->id << 32 |
+				(uint64_t)m->transport << 48 | (uint64_t)m->ip_version << 56);
+	h = hash_u64(h, (uint64_t)m->qtype | (uint64_t)m->qclass << 16 | (uint64_t)m->qname_hash << 32);
+	return (uint32_t)hash_final(h);
+}
+
 uint32_t rec_rr_hash(const char *name, size_t name_len, const char *data, size_t data_len)
 {
 	return rr_hash_from(name_part(name, name_len), data, data_len);
@@ -154,6 +177,7 @@ static void set_hashes(struct rec_msg *m, struct rec_rr *rr, const char *text)
 	uint32_t span_off = m->qname_off, span_len = m->qname_len;
 	uint64_t part = name_part(text + span_off, span_len);
 	m->qname_hash = (uint32_t)hash_final(part);
+	m->pair_hash = rec_pair_hash(m);
 	for (uint16_t i = 0; i < m->n_rr; i++) {
 		if (rr[i].name_off != span_off || rr[i].name_len != span_len) {
 			span_off = rr[i].name_off;

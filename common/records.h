@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RECORDS_VERSION 2
+#define RECORDS_VERSION 3
 
 enum rec_type {
 	REC_FRAME = 16,
@@ -120,6 +120,8 @@ struct rec_msg {
 	uint16_t qname_len, edns_len; /* edns: "udp=1232 v=0 do ecs=192.0.2.0/24/0 cookie=..."
 					 (the format: decoded/dns_parse.h) */
 	uint32_t qname_hash; /* rec_qname_hash() of the question name (msgb_write sets it) */
+	uint32_t pair_hash; /* rec_pair_hash(): of the key pairing it with its query or response */
+	uint32_t reserved; /* 0 */
 	/* struct rec_rr rr[n_rr]; char text[text_len]; */
 };
 
@@ -192,6 +194,11 @@ static inline size_t rec_msg_size(const struct rec_msg *m)
  * hash match, so a wrong hash can cost a match or a dedup hit, never merge
  * two different keys.  Names are case-folded (hash.h). */
 uint32_t rec_qname_hash(const char *qname, size_t len);
+/* The pairing key (DESIGN: client address and port, server address and
+ * port, transport, DNS id, question), the same for a query and its
+ * response: the client is the source of a query, the destination of a
+ * response.  m->qname_hash must be set. */
+uint32_t rec_pair_hash(const struct rec_msg *m);
 uint32_t rec_rr_hash(const char *name, size_t name_len, const char *data, size_t data_len);
 
 /* ---- building, for producers ----

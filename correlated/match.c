@@ -78,7 +78,7 @@ struct key {
 	uint8_t ipv, transport;
 	const char *qname;
 	uint16_t qlen;
-	uint32_t qhash; /* the message's qname_hash */
+	uint32_t hash; /* the message's pair_hash */
 };
 
 static void key_of(const struct rec_msg *m, struct key *k)
@@ -95,25 +95,14 @@ static void key_of(const struct rec_msg *m, struct key *k)
 	k->transport = m->transport;
 	k->qname = rec_msg_text(m) + m->qname_off;
 	k->qlen = m->qname_len;
-	k->qhash = m->qname_hash;
+	k->hash = m->pair_hash;
 }
 
+/* The record's pair_hash (records.h), decoded's: the text and addresses
+ * are read only to confirm a candidate (key_eq). */
 static uint64_t key_hash(const struct key *k)
 {
-	uint64_t h = 0x6a09e667f3bcc908ULL;
-	if (k->ipv == 4) {
-		uint32_t c, s;
-		memcpy(&c, k->cli, 4);
-		memcpy(&s, k->srv, 4);
-		h = hash_u64(h, (uint64_t)c << 32 | s);
-	} else {
-		h = hash_bytes(h, k->cli, 16);
-		h = hash_bytes(h, k->srv, 16);
-	}
-	h = hash_u64(h, (uint64_t)k->cport | (uint64_t)k->sport << 16 | (uint64_t)k->id << 32 |
-				(uint64_t)k->transport << 48 | (uint64_t)k->ipv << 56);
-	h = hash_u64(h, (uint64_t)k->qtype | (uint64_t)k->qclass << 16 | (uint64_t)k->qhash << 32);
-	return hash_final(h);
+	return (uint64_t)k->hash << 32 | k->hash;
 }
 
 static int key_eq(const struct key *a, const struct key *b)
