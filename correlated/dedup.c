@@ -29,7 +29,11 @@ const size_t dedup_stat_count = sizeof dedup_stat_desc / sizeof dedup_stat_desc[
 /* 104 bytes of key in the slot: q + rrname + a of nearly every record (a
  * long CNAME chain or TXT answer takes a block of its own). */
 #define SLOT_BYTES 160u
-#define CHUNK_SLOTS (HUGEMEM_MIN / SLOT_BYTES) /* the ring is mapped a huge page at a time */
+/* The ring is mapped a chunk at a time: a power of two slots (slot_at
+ * divides by it) and a whole number of huge pages (10 MiB). */
+#define CHUNK_SLOTS (1u << 16)
+#define CHUNK_BYTES ((uint64_t)CHUNK_SLOTS * SLOT_BYTES)
+_Static_assert(CHUNK_BYTES % HUGEMEM_MIN == 0, "a chunk is whole huge pages");
 
 struct dedup_entry {
 	uint64_t hash;
@@ -68,7 +72,7 @@ struct dedup {
 static uint64_t chunk_bytes(const struct dedup *d, uint64_t c)
 {
 	uint64_t slots = d->cfg.max_entries - c * CHUNK_SLOTS;
-	return slots < CHUNK_SLOTS ? slots * SLOT_BYTES : HUGEMEM_MIN;
+	return slots < CHUNK_SLOTS ? slots * SLOT_BYTES : CHUNK_BYTES;
 }
 
 /* Slot i of the ring (i < max_entries), whose chunk is mapped. */
@@ -342,17 +346,32 @@ int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 	return 1;
 }
 
-void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, const struct rec_rr *rr)
+static void prefetch_key(const struct dedup *d, const struct dkey *k)
 {
+	__builtin_prefetch(&d->ix.slots[key_hash(k) & d->ix.mask], 1);
+}
+
+void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, size_t len, unsigned sections)
+{
+	/* A query reaches the cache only if it times out, much later. */
+	if (len < sizeof *m || !DNS_QR(m->hflags) ||
+	    m->n_rr > (len - sizeof *m) / sizeof(struct rec_rr))
+		return;
+	const struct rec_rr *rr = rec_msg_rrs(m);
 	struct dkey k = { .qhash = m->qname_hash, .qtype = m->qtype };
-	if (rr) {
-		k.rrhash = rr->hash;
-		k.atype = rr->type;
-		k.section = rr->section;
-	} else {
+	int selected = 0;
+	for (uint16_t i = 0; i < m->n_rr; i++)
+		if (rr[i].section <= SEC_ADDITIONAL && (sections & (1u << rr[i].section))) {
+			k.rrhash = rr[i].hash;
+			k.atype = rr[i].type;
+			k.section = rr[i].section;
+			prefetch_key(d, &k);
+			selected = 1;
+		}
+	if (!selected) {
 		k.rcode = m->rcode;
+		prefetch_key(d, &k);
 	}
-	__builtin_prefetch(&d->ix.slots[key_hash(&k) & d->ix.mask], 1);
 }
 
 void dedup_expire(struct dedup *d, uint64_t now)

@@ -23,7 +23,7 @@
  *     time (counted as bypassed): the cache's memory stays bounded.
  *
  * Memory: a 160-byte slot per entry (max_entries of them at most, mapped
- * 2 MiB at a time as the cache first fills), a key that does not fit in
+ * 10 MiB at a time as the cache first fills), a key that does not fit in
  * its slot (over 104 bytes) in a block of its own, and an index slot (16
  * bytes, at most half full).  An entry seen again within its window also
  * holds the record of its latest sighting (about 200 bytes + the three
@@ -72,10 +72,11 @@ void dedup_free(struct dedup *d);
  */
 int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 		   const struct rec_rr *rr);
-/* Fetch into cache the index slot that the sighting of rr (NULL: the
- * no-RR line) of response m will look up: a few records ahead, it turns
- * the lookup's cache miss into a hit. */
-void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, const struct rec_rr *rr);
+/* Fetch into cache the index slots that the lines of response m (len
+ * bytes, not yet checked; the RRs of the sections in the mask, or else the
+ * no-RR line) will look up: a few records ahead, it turns the lookups'
+ * cache misses into hits. */
+void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, size_t len, unsigned sections);
 void dedup_expire(struct dedup *d, uint64_t now_ns);
 void dedup_flush(struct dedup *d);
 const struct dedup_stats *dedup_stats(struct dedup *d);

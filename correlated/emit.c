@@ -95,19 +95,8 @@ void emit_txn(struct emitter *e, const struct txn_event *ev)
 
 void emit_prefetch(struct emitter *e, const struct rec_msg *m, size_t len)
 {
-	/* A query reaches the cache only if it times out, much later. */
-	if (!e->dedup || len < sizeof *m || !DNS_QR(m->hflags) ||
-	    m->n_rr > (len - sizeof *m) / sizeof(struct rec_rr))
-		return;
-	const struct rec_rr *rr = rec_msg_rrs(m);
-	int selected = 0;
-	for (uint16_t i = 0; i < m->n_rr; i++)
-		if (rr[i].section <= SEC_ADDITIONAL && (e->sections & (1u << rr[i].section))) {
-			dedup_prefetch(e->dedup, m, &rr[i]);
-			selected = 1;
-		}
-	if (!selected)
-		dedup_prefetch(e->dedup, m, NULL);
+	if (e->dedup)
+		dedup_prefetch(e->dedup, m, len, e->sections);
 }
 
 void emit_record(void *emitter, const struct rec_txn *t, size_t len)

@@ -312,8 +312,7 @@ void match_prefetch(const struct match *mt, const struct rec_msg *m, size_t len)
 {
 	if (len < sizeof *m)
 		return;
-	struct key k;
-	key_of(m, &k);
+	struct key k = { .hash = m->pair_hash };
 	__builtin_prefetch(&mt->ix.slots[key_hash(&k) & mt->ix.mask], 1);
 }
 
