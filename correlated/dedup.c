@@ -1,3 +1,18 @@
+/*
+ * dedup.c - the dedup cache (see dedup.h for the rules and the invariant).
+ *
+ * Entries live in a ring of fixed-size slots in the order they were
+ * created, which is the order their windows close: the head is the next to
+ * expire and, when the cache is full, the one let go for a new key, which
+ * then takes its slot.  So a repeat moves nothing, a new key reuses memory
+ * that retiring the old one has just brought into cache, and an entry
+ * costs no allocation.  A key longer than a slot holds is kept in a block
+ * of its own.  An entry retired before it reaches the head (its window
+ * found closed at a sighting) leaves a dead slot that the head skips.
+ * From its first repeat on, an entry also holds, ready to write, the
+ * record of its latest unwritten sighting; most keys are never seen again
+ * within their window, so most entries never do.
+ */
 #include "dedup.h"
 
 #include "hash.h"
