@@ -512,7 +512,8 @@ int main(int argc, char **argv)
 	c.emit.dedup = c.dedup;
 	/* Only a cache of a million entries pushes the tables out of the CPU
 	 * cache; without it, looking ahead costs more than it saves
-	 * (measured: correlated alone on gen-1M, 15% more CPU with dedup off). */
+	 * (measured: correlated alone on gen-1M with dedup off, 0.64 instead of
+	 * 0.48 cpu-s, best of 6). */
 	if (c.dedup)
 		merge_set_lookahead(&c.in, look_ahead, &c);
 	if (!(c.match = match_new(&mc, on_match, &c)))
