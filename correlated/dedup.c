@@ -203,27 +203,23 @@ static void retire(struct dedup *d, struct dedup_entry *e)
 	release(d, e);
 }
 
-/* Let the head go if it is dead; returns whether it was. */
-static int drop_dead_head(struct dedup *d)
+/* The head's slot leaves the ring (its entry retired already, or dead). */
+static void pop_head(struct dedup *d)
 {
-	if (!d->used || slot_at(d, d->head)->live)
-		return 0;
 	d->head = ring_pos(d, 1);
 	d->used--;
-	return 1;
 }
 
 /* The slot a new entry goes in (the tail), its chunk mapped; NULL when
  * memory is not available.  A full ring lets its head go first. */
 static struct dedup_entry *tail_slot(struct dedup *d)
 {
-	while (drop_dead_head(d))
-		;
+	while (d->used && !slot_at(d, d->head)->live)
+		pop_head(d);
 	if (d->used == d->cfg.max_entries) {
 		d->st.evicted++;
 		retire(d, slot_at(d, d->head));
-		d->head = ring_pos(d, 1);
-		d->used--;
+		pop_head(d);
 	}
 	uint64_t i = ring_pos(d, d->used), c = i / CHUNK_SLOTS;
 	if (!d->chunks[c]) {
@@ -398,8 +394,7 @@ void dedup_expire(struct dedup *d, uint64_t now)
 				return;
 			retire(d, e);
 		}
-		d->head = ring_pos(d, 1);
-		d->used--;
+		pop_head(d);
 	}
 }
 
@@ -408,7 +403,7 @@ void dedup_expire(struct dedup *d, uint64_t now)
  * would be a cache miss per entry. */
 static void retire_all(struct dedup *d, int written)
 {
-	for (; d->used; d->used--, d->head = ring_pos(d, 1)) {
+	for (; d->used; pop_head(d)) {
 		struct dedup_entry *e = slot_at(d, d->head);
 		if (!e->live)
 			continue;
