@@ -12,8 +12,10 @@
 #              frame, message or line, which do not move with the machine's
 #              load as the rates do (BENCH_CALLGRIND=0 skips it)
 #   ring       two processes passing 64- and 512-byte records
-#   live       (root, tcpreplay) scripts/bench_live.sh: the capture replayed
-#              onto a veth at 300k packets/s for $BENCH_LIVE_SECONDS (default
+#   live       (root) scripts/bench_live.sh: the capture replayed by
+#              build/tests/pcap_pace (BENCH_LIVE_SENDER=tcpreplay: tcpreplay)
+#              onto a veth, the sender pinned to CPU 0 and dnstrail to the
+#              others (BENCH_LIVE_PIN=0: not pinned), at 300k packets/s for $BENCH_LIVE_SECONDS (default
 #              20), then at $BENCH_LIVE_RATES (10 s each) up to the first
 #              rate with a drop; BENCH_LIVE=0 skips it.  Once, not median.
 #
@@ -211,24 +213,26 @@ for _ in $(seq "$BENCH_RUNS"); do
 	sample ring.512B.records_per_s "$(ring_rate 512 5000000)"
 done
 
-if [ "$BENCH_LIVE" = 1 ] && [ "$(id -u)" -eq 0 ] && command -v tcpreplay >/dev/null; then
+live_sender=${BENCH_LIVE_SENDER:-pcap_pace}
+if [ "$BENCH_LIVE" = 1 ] && [ "$(id -u)" -eq 0 ] &&
+	{ [ "$live_sender" = pcap_pace ] || command -v tcpreplay >/dev/null; }; then
 	# live RATE SECONDS: one paced replay; its figures become samples
 	live() {
-		echo "== live: tcpreplay at $1 packets/s for $2 s" >&2
+		echo "== live: $live_sender at $1 packets/s for $2 s" >&2
 		local line
-		line=$(bash scripts/bench_live.sh "$CAP" "$1" "$2") || exit 1
+		line=$(SENDER=$live_sender PIN=${BENCH_LIVE_PIN:-1} bash scripts/bench_live.sh "$CAP" "$1" "$2") || exit 1
 		echo "   $line" >&2
 		for kv in $line; do sample "live.$1.${kv%%=*}" "${kv#*=}"; done
-		[[ $line == *" kernel_drops=0 ring_drops=0 "* ]] || return 1
-		# Stop once the sender cannot keep up: higher requests measure tcpreplay.
+		[[ $line == *" missed=0 kernel_drops=0 ring_drops=0 "* ]] || return 1
+		# Stop once the sender cannot keep up: higher requests measure the sender.
 		local a=${line#*achieved=}
-		[ "${a%% *}" -ge $(($1 * 9 / 10)) ] || { echo "   tcpreplay's ceiling here: ${a%% *} packets/s" >&2; return 1; }
+		[ "${a%% *}" -ge $(($1 * 9 / 10)) ] || { echo "   the sender's ceiling here: ${a%% *} packets/s" >&2; return 1; }
 	}
 	if live 300000 "$BENCH_LIVE_SECONDS"; then
 		for r in $BENCH_LIVE_RATES; do live "$r" 10 || break; done
 	fi
 else
-	echo "== live: skipped (needs root, tcpreplay and BENCH_LIVE=1)" >&2
+	echo "== live: skipped (needs root, BENCH_LIVE=1, and tcpreplay if BENCH_LIVE_SENDER=tcpreplay)" >&2
 fi
 
 python3 - "$samples" "$frames" "$CAP" <<'PY'
@@ -291,12 +295,13 @@ if live:
     best = None
     for r in live:
         g2 = lambda f: med.get("live.%d.%s" % (r, f), float("nan"))
-        drops = g2("kernel_drops") + g2("ring_drops")
+        drops = g2("missed") + g2("kernel_drops") + g2("ring_drops")
         if drops == 0 and (best is None or g2("achieved") > best):
             best = g2("achieved")
-        print("%-34s %14s   achieved %.0f pkt/s, captured %.0f of %.0f sent, dropped %.0f (kernel %.0f, rings %.0f), lost after capd %.0f"
+        print("%-34s %14s   achieved %.0f pkt/s, captured %.0f of %.0f sent, dropped %.0f (missed %.0f, kernel %.0f, rings %.0f), lost after capd %.0f, dnstrail's CPUs %.0f%% busy"
               % ("live, asked %d pkt/s" % r, "%.2f%% loss" % (100 * drops / max(g2("sent"), 1)),
-                 g2("achieved"), g2("captured"), g2("sent"), drops, g2("kernel_drops"), g2("ring_drops"), g2("lost_after_capd")))
+                 g2("achieved"), g2("captured"), g2("sent"), drops, g2("missed"), g2("kernel_drops"), g2("ring_drops"),
+                 g2("lost_after_capd"), g2("sensor_busy")))
     print("%-34s %14s" % ("live: highest rate without a drop", "%.0f pkt/s" % best if best else "none"))
 json.dump({"capture": sys.argv[3], "frames": frames, "median": med, "samples": vals},
           open("bench/results.json", "w"), indent=1, sort_keys=True)
