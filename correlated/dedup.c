@@ -48,6 +48,8 @@ const size_t dedup_stat_count = sizeof dedup_stat_desc / sizeof dedup_stat_desc[
  * divides by it) and a whole number of huge pages (10 MiB). */
 #define CHUNK_SLOTS (1u << 16)
 #define CHUNK_BYTES ((uint64_t)CHUNK_SLOTS * SLOT_BYTES)
+/* How many evictions ahead a full cache fetches a victim's index slot. */
+#define EVICT_AHEAD 16u
 _Static_assert(CHUNK_BYTES % HUGEMEM_MIN == 0, "a chunk is whole huge pages");
 
 struct dedup_entry {
@@ -218,6 +220,14 @@ static struct dedup_entry *tail_slot(struct dedup *d)
 		pop_head(d);
 	if (d->used == d->cfg.max_entries) {
 		d->st.evicted++;
+		/* A full cache lets one entry go per new key, in ring order: the
+		 * index slot of the one EVICT_AHEAD on is fetched now, so that
+		 * its removal then does not wait for memory. */
+		if (d->cfg.max_entries > EVICT_AHEAD) {
+			const struct dedup_entry *later = slot_at(d, ring_pos(d, EVICT_AHEAD));
+			if (later->live)
+				__builtin_prefetch(&d->ix.slots[later->hash & d->ix.mask], 1);
+		}
 		retire(d, slot_at(d, d->head));
 		pop_head(d);
 	}
@@ -357,9 +367,13 @@ int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 	return 1;
 }
 
-static void prefetch_key(const struct dedup *d, const struct dkey *k)
+/* The index slot key k's probe starts at.  Only the address is computed
+ * here: a function whose only effect is a prefetch is "pure" to GCC, and
+ * GCC deletes calls to it (it did, for all of dedup_prefetch), so the
+ * prefetch itself stays in dedup_prefetch's body. */
+static const struct index_slot *probe_start(const struct dedup *d, const struct dkey *k)
 {
-	__builtin_prefetch(&d->ix.slots[key_hash(k) & d->ix.mask], 1);
+	return &d->ix.slots[key_hash(k) & d->ix.mask];
 }
 
 void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, size_t len, unsigned sections)
@@ -376,12 +390,12 @@ void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, size_t len, 
 			k.rrhash = rr[i].hash;
 			k.atype = rr[i].type;
 			k.section = rr[i].section;
-			prefetch_key(d, &k);
+			__builtin_prefetch(probe_start(d, &k), 1);
 			selected = 1;
 		}
 	if (!selected) {
 		k.rcode = m->rcode;
-		prefetch_key(d, &k);
+		__builtin_prefetch(probe_start(d, &k), 1);
 	}
 }
 
