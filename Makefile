@@ -10,7 +10,8 @@
 #
 # Every folder's .c files are found by wildcard: a stage is <dir>/main.c plus
 # the other .c files of <dir>, linked with common/.  Tests are
-# tests/unit/test_*.c (one Check program each) and tests/e2e/*.sh.
+# tests/unit/test_*.c (one Check program each), tests/build/*.sh (checks on
+# the built binaries) and tests/e2e/*.sh.
 
 PREFIX ?= /usr/local
 DESTDIR ?=

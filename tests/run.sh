@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - run every test: the Check programs in $DNSTRAIL_BUILD/tests, the
-# fuzz regression replays, then the end-to-end scripts in tests/e2e.
+# fuzz regression replays, checks on the built binaries (tests/build), then
+# the oracle, end-to-end and fault scripts.
 # Prints one line per test and a summary; exits non-zero if any failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -31,6 +32,9 @@ for t in "$DNSTRAIL_BUILD"/tests/replay_*; do
 	name=${t##*/replay_}
 	dir=tests/data/fuzz/$name
 	[ -d "$dir" ] && run "fuzz-replay/$name" "$t" "$dir"
+done
+for t in tests/build/*.sh; do
+	[ -f "$t" ] && run "build/$(basename "$t" .sh)" bash "$t"
 done
 run oracle/dns-parser bash tests/oracle/check_dns_dump.sh
 run oracle/netdecode bash tests/netoracle/check.sh
