@@ -2,8 +2,8 @@
 # prefetch_kept.sh [BINARY] - the correlator's lookahead prefetches are in
 # the built binary.  GCC deletes calls to a function whose only effect is a
 # prefetch (it finds the function pure), and nothing else would notice: the
-# output is the same, only slower.  dedup_prefetch was compiled to a bare
-# ret that way for months (issue 8, stop 14).
+# output is the same, only slower.  dedup_prefetch was found compiled to a
+# bare ret that way (issue 8, stop 14).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${DNSTRAIL_BIN:=$PWD/bin}"
