@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench_live.sh CAPTURE RATE SECONDS [DNSTRAIL OPTION...] - live capture at a
 # paced rate: a sender (SENDER=pcap_pace, the default, or tcpreplay) sends
-# CAPTURE (looped) at RATE packets/s for SECONDS onto a veth pair between two network namespaces this script creates;
-# dnstrail captures on the far end.  Nothing leaves those namespaces, and
+# CAPTURE (looped) at RATE packets/s for SECONDS onto a veth pair between
+# two network namespaces this script creates; dnstrail captures on the far
+# end.  Nothing leaves those namespaces, and
 # both are removed on exit, even on failure.
 #
 # Prints one line: "rate=R achieved=A sent=S captured=C missed=M
@@ -72,8 +73,8 @@ kill -0 $launcher 2>/dev/null || { cat "$OUT.err" >&2; echo "bench_live: dnstrai
 sleep 0.5
 # The sender: build/tests/pcap_pace (sendmmsg, ~390k packets/s here with
 # nothing capturing) or, with SENDER=tcpreplay, tcpreplay (one sendto per
-# packet, ~290k).  What it achieved is the rate to report: on two cores
-# shared with dnstrail it falls short of high requested rates.
+# packet, ~290k).  What it achieved is the rate to report: its CPU also
+# runs the veth's receive path, so it falls short of high requested rates.
 ticks0=$(cpu_ticks)
 if [ "$SENDER" = tcpreplay ]; then
 	# -K: packets preloaded, so reading the file does not limit the rate.
