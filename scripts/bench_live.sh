@@ -3,8 +3,8 @@
 # paced rate: a sender (SENDER=pcap_pace, the default, or tcpreplay) sends
 # CAPTURE (looped) at RATE packets/s for SECONDS onto a veth pair between
 # two network namespaces this script creates; dnstrail captures on the far
-# end.  Nothing leaves those namespaces, and
-# both are removed on exit, even on failure.
+# end.  Nothing leaves those namespaces, and both are removed on exit, even
+# on failure.
 #
 # Prints one line: "rate=R achieved=A sent=S captured=C missed=M
 # kernel_drops=K ring_drops=D lost_after_capd=L lines=N sensor_busy=B": A is
