@@ -226,7 +226,7 @@ static struct dedup_entry *tail_slot(struct dedup *d)
 		if (d->cfg.max_entries > EVICT_AHEAD) {
 			const struct dedup_entry *later = slot_at(d, ring_pos(d, EVICT_AHEAD));
 			if (later->live)
-				__builtin_prefetch(&d->ix.slots[later->hash & d->ix.mask], 1);
+				__builtin_prefetch(index_home(&d->ix, later->hash), 1);
 		}
 		retire(d, slot_at(d, d->head));
 		pop_head(d);
@@ -367,15 +367,6 @@ int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 	return 1;
 }
 
-/* The index slot key k's probe starts at.  Only the address is computed
- * here: a function whose only effect is a prefetch is "pure" to GCC, and
- * GCC deletes calls to it (it did, for all of dedup_prefetch), so the
- * prefetch itself stays in dedup_prefetch's body. */
-static const struct index_slot *probe_start(const struct dedup *d, const struct dkey *k)
-{
-	return &d->ix.slots[key_hash(k) & d->ix.mask];
-}
-
 void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, size_t len, unsigned sections)
 {
 	/* A query reaches the cache only if it times out, much later. */
@@ -390,12 +381,12 @@ void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, size_t len, 
 			k.rrhash = rr[i].hash;
 			k.atype = rr[i].type;
 			k.section = rr[i].section;
-			__builtin_prefetch(probe_start(d, &k), 1);
+			__builtin_prefetch(index_home(&d->ix, key_hash(&k)), 1);
 			selected = 1;
 		}
 	if (!selected) {
 		k.rcode = m->rcode;
-		__builtin_prefetch(probe_start(d, &k), 1);
+		__builtin_prefetch(index_home(&d->ix, key_hash(&k)), 1);
 	}
 }
 

@@ -40,5 +40,14 @@ void index_remove_at(struct index *ix, uint64_t pos);
 /* Remove this exact entry (found by its hash). */
 void index_remove(struct index *ix, uint64_t hash, const void *entry);
 size_t index_bytes(const struct index *ix);
+/* The slot a probe for hash starts at, for a caller to prefetch.  The
+ * caller writes the __builtin_prefetch itself: GCC counts a prefetch as no
+ * side effect, finds a function that only prefetches "pure" and deletes
+ * the calls to it (dedup_prefetch was compiled to a bare ret that way;
+ * tests/build/prefetch_kept.sh watches for it). */
+static inline const struct index_slot *index_home(const struct index *ix, uint64_t hash)
+{
+	return &ix->slots[hash & ix->mask];
+}
 
 #endif

@@ -313,7 +313,7 @@ void match_prefetch(const struct match *mt, const struct rec_msg *m, size_t len)
 	if (len < sizeof *m)
 		return;
 	struct key k = { .hash = m->pair_hash };
-	__builtin_prefetch(&mt->ix.slots[key_hash(&k) & mt->ix.mask], 1);
+	__builtin_prefetch(index_home(&mt->ix, key_hash(&k)), 1);
 }
 
 static void on_response(struct match *mt, const struct rec_msg *m, size_t len, unsigned ring,
