@@ -220,13 +220,23 @@ static struct dedup_entry *tail_slot(struct dedup *d)
 		pop_head(d);
 	if (d->used == d->cfg.max_entries) {
 		d->st.evicted++;
-		/* A full cache lets one entry go per new key, in ring order: the
-		 * index slot of the one EVICT_AHEAD on is fetched now, so that
-		 * its removal then does not wait for memory. */
-		if (d->cfg.max_entries > EVICT_AHEAD) {
+		/* A full cache lets one entry go per new key, in ring order, so
+		 * what its eviction reads is fetched ahead, in two stages: the
+		 * header of the slot 2 * EVICT_AHEAD on now; the header of the
+		 * one EVICT_AHEAD on, fetched that long ago, is read now to
+		 * fetch its index slot and its latest record.  The header is
+		 * the first cache line of a slot or straddles two. */
+		if (d->cfg.max_entries > 2 * EVICT_AHEAD) {
+			const struct dedup_entry *far = slot_at(d, ring_pos(d, 2 * EVICT_AHEAD));
+			__builtin_prefetch(far);
+			__builtin_prefetch(&far->live);
 			const struct dedup_entry *later = slot_at(d, ring_pos(d, EVICT_AHEAD));
-			if (later->live)
+			if (later->live) {
 				__builtin_prefetch(index_home(&d->ix, later->hash), 1);
+				__builtin_prefetch(index_home_run(&d->ix, later->hash), 1);
+				if (later->latest)
+					__builtin_prefetch(later->latest);
+			}
 		}
 		retire(d, slot_at(d, d->head));
 		pop_head(d);
@@ -381,12 +391,16 @@ void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, size_t len, 
 			k.rrhash = rr[i].hash;
 			k.atype = rr[i].type;
 			k.section = rr[i].section;
-			__builtin_prefetch(index_home(&d->ix, key_hash(&k)), 1);
+			uint64_t h = key_hash(&k);
+			__builtin_prefetch(index_home(&d->ix, h), 1);
+			__builtin_prefetch(index_home_run(&d->ix, h), 1);
 			selected = 1;
 		}
 	if (!selected) {
 		k.rcode = m->rcode;
-		__builtin_prefetch(index_home(&d->ix, key_hash(&k)), 1);
+		uint64_t h = key_hash(&k);
+		__builtin_prefetch(index_home(&d->ix, h), 1);
+		__builtin_prefetch(index_home_run(&d->ix, h), 1);
 	}
 }
 

@@ -49,5 +49,13 @@ static inline const struct index_slot *index_home(const struct index *ix, uint64
 {
 	return &ix->slots[hash & ix->mask];
 }
+/* Two slots on from index_home: a probe at the index's load reads two or
+ * three slots, which run into the next cache line when the first is in
+ * the second half of its line (16-byte slots, 4 to a line), so a prefetch
+ * of a probe fetches this slot's line as well. */
+static inline const struct index_slot *index_home_run(const struct index *ix, uint64_t hash)
+{
+	return &ix->slots[(hash + 2) & ix->mask];
+}
 
 #endif
