@@ -601,8 +601,14 @@ int ring_peek_ahead(struct ring *r, uint64_t *pos, struct ring_view *v)
 		return 0;
 	for (;;) {
 		if (p >= head) {
+			/* Kept for the next call and for ring_peek: the head's
+			 * line is the producer's, and loading it on every call
+			 * would bring it over from the producer's core each time. */
 			head = atomic_load_explicit(&r->hdr->head, memory_order_acquire);
-			if (p >= head || head - r->tail > r->cap)
+			if (head - r->tail > r->cap)
+				return 0;
+			r->head_seen = head;
+			if (p >= head)
 				return 0;
 		}
 		uint64_t off = p & r->mask, to_end = r->cap - off;
