@@ -3,7 +3,9 @@
 #
 #   floor      libpcap alone reading the capture (the rate to compare with)
 #   pipeline   scripts/dnstrail -r CAPTURE -w /dev/shm/... --dedup off, 1 and
-#              2 decoders, and with --dedup 3600; then 1 decoder to /dev/null
+#              2 decoders, and with --dedup 3600; then 1 decoder to /dev/null;
+#              each stage's cpu (summed over decoded's processes) and the
+#              cores all of them kept busy over the run's wall time
 #   stages     each stage alone, fed from memory: capd fills cap.0, then
 #              decoded drains it into dec.0, correlated drains that into log,
 #              logd drains log into a file on tmpfs; each one timed alone
@@ -49,15 +51,19 @@ mkdir -p "$RUN"
 # sample NAME VALUE: one measurement (the report takes medians)
 sample() { echo "$1 $2" >>"$samples"; }
 now() { date +%s.%N; }
-# stage_cpu ERRFILE STAGE PREFIX: record a stage's cpu seconds and peak RSS from its exit line
+# stage_cpu ERRFILE STAGE PREFIX: record a stage's cpu seconds and peak RSS
+# from its exit lines: cpu summed over its processes (decoded runs N), the
+# largest RSS, and how many processes there were
 stage_cpu() {
-	local line
-	line=$(grep "^dnstrail-$2: cpu " "$1" | tail -1) || return 0
-	local us
-	us=$(echo "$line" | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/')
-	sample "$3.cpu_s" "$(echo "$us" | awk '{print $1 + $2}')"
-	sample "$3.sys_s" "$(echo "$us" | awk '{print $2}')"
-	sample "$3.peak_rss_mib" "$(echo "$line" | sed -E 's/.*peak_rss=([0-9]+)KiB.*/\1/' | awk '{printf "%.1f", $1 / 1024}')"
+	local lines n user sys rss
+	lines=$(grep "^dnstrail-$2: cpu " "$1") || return 0
+	read -r n user sys rss < <(echo "$lines" |
+		sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s peak_rss=([0-9]+)KiB.*/\1 \2 \3/' |
+		awk '{n++; u += $1; s += $2; if ($3 > r) r = $3} END {print n, u, s, r}')
+	sample "$3.cpu_s" "$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')"
+	sample "$3.sys_s" "$sys"
+	sample "$3.peak_rss_mib" "$(awk -v r="$rss" 'BEGIN {printf "%.1f", r / 1024}')"
+	sample "$3.procs" "$n"
 }
 ring_waits() { # PREFIX: full-wait counters of every ring in $RUN
 	"$DNSTRAIL_BIN/dnstrail-ctl" status --run-dir "$RUN" --json |
@@ -236,7 +242,7 @@ else
 fi
 
 python3 - "$samples" "$frames" "$CAP" <<'PY'
-import collections, json, statistics, sys
+import collections, json, os, statistics, sys
 vals = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     k, v = line.split()
@@ -254,10 +260,16 @@ for name in ("pipeline.decoders1", "pipeline.decoders2", "pipeline.decoders2.ded
     if r is None:
         continue
     print("%-34s %14s %8.2f" % (name, "%.0f f/s" % r, r / floor))
-    stages = ["%s %ss (sys %s) %sMiB" % (s, g("%s.%s.cpu_s" % (name, s), "%.2f"), g("%s.%s.sys_s" % (name, s), "%.2f"),
+    procs = lambda s: "x%.0f" % med["%s.%s.procs" % (name, s)] if med.get("%s.%s.procs" % (name, s), 1) > 1 else ""
+    stages = ["%s%s %ss (sys %s) %sMiB" % (s, procs(s), g("%s.%s.cpu_s" % (name, s), "%.2f"), g("%s.%s.sys_s" % (name, s), "%.2f"),
                                           g("%s.%s.peak_rss_mib" % (name, s), "%.0f"))
               for s in ("capd", "decoded", "correlated", "logd")]
     print("    cpu/rss  " + ", ".join(stages))
+    # CPU seconds of all stages over the run's wall time: near the
+    # machine's core count, the pipeline is CPU-bound as a whole and any
+    # stage's extra work slows it; well below, one stage is the bottleneck.
+    cpu = sum(med.get("%s.%s.cpu_s" % (name, s), 0) for s in ("capd", "decoded", "correlated", "logd"))
+    print("    cores busy  %.2f (stage cpu %.2f s over %.2f s wall; %d cores)" % (cpu * r / frames, cpu, frames / r, os.cpu_count()))
     waits = ["%s=%s" % (k.split(".full_waits.")[1], "%.0f" % v) for k, v in sorted(med.items())
              if k.startswith(name + ".full_waits.")]
     print("    ring-full waits  " + " ".join(waits))
