@@ -48,6 +48,12 @@ const size_t dedup_stat_count = sizeof dedup_stat_desc / sizeof dedup_stat_desc[
  * divides by it) and a whole number of huge pages (10 MiB). */
 #define CHUNK_SLOTS (1u << 16)
 #define CHUNK_BYTES ((uint64_t)CHUNK_SLOTS * SLOT_BYTES)
+/* The index starts with room for this many entries (32 MiB of slots), or
+ * for --dedup-max when less: a cache that is on fills, and each doubling
+ * on the way would rehash every entry at once, a pause in the middle of
+ * the traffic.  Beyond it the index grows with the entries, so a large
+ * --dedup-max costs memory only as entries arrive. */
+#define INDEX_START_ENTRIES (1u << 20)
 /* How many evictions ahead a full cache fetches a victim's index slot. */
 #define EVICT_AHEAD 16u
 _Static_assert(CHUNK_BYTES % HUGEMEM_MIN == 0, "a chunk is whole huge pages");
@@ -85,6 +91,11 @@ struct dedup {
 	struct spares spares; /* latest records' blocks, for the next ones */
 	struct dedup_stats st;
 };
+
+static uint64_t index_start(uint64_t max_entries)
+{
+	return max_entries < INDEX_START_ENTRIES ? max_entries : INDEX_START_ENTRIES;
+}
 
 static uint64_t chunk_bytes(const struct dedup *d, uint64_t c)
 {
@@ -452,7 +463,7 @@ struct dedup *dedup_new(const struct dedup_config *cfg, dedup_write_fn write, vo
 	d->ctx = ctx;
 	d->n_chunks = (cfg->max_entries + CHUNK_SLOTS - 1) / CHUNK_SLOTS;
 	d->chunks = calloc(d->n_chunks, sizeof *d->chunks);
-	if (!d->chunks || index_init(&d->ix, 4096) < 0) {
+	if (!d->chunks || index_init(&d->ix, index_start(cfg->max_entries)) < 0) {
 		free(d->chunks);
 		free(d);
 		return NULL;
