@@ -25,10 +25,10 @@
  * Memory: a 160-byte slot per entry (max_entries of them at most, mapped
  * 10 MiB at a time as the cache first fills), a key that does not fit in
  * its slot (over 104 bytes) in a block of its own, and an index slot (16
- * bytes, at most half full; the index is sized for min(max_entries, 2^20)
- * entries from the start, 32 MiB at the default, and grows beyond).  An entry seen again within its window also
- * holds the record of its latest sighting (about 200 bytes + the three
- * strings, in its own block).  dedup_stats().memory_bytes is the exact
+ * bytes, at most half full; sized for min(max_entries, 2^20) entries from
+ * the start, 32 MiB at the default, and grown beyond).  An entry seen again
+ * within its window also holds the record of its latest sighting (about
+ * 200 bytes + the three strings, in its own block).  dedup_stats().memory_bytes is the exact
  * figure.
  */
 #ifndef DNSTRAIL_CORRELATED_DEDUP_H
