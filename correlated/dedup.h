@@ -28,8 +28,8 @@
  * bytes, at most half full; sized for min(max_entries, 2^20) entries from
  * the start, 32 MiB at the default, and grown beyond).  An entry seen again
  * within its window also holds the record of its latest sighting (about
- * 200 bytes + the three strings, in its own block).  dedup_stats().memory_bytes is the exact
- * figure.
+ * 200 bytes + the three strings, in its own block).
+ * dedup_stats().memory_bytes is the exact figure.
  */
 #ifndef DNSTRAIL_CORRELATED_DEDUP_H
 #define DNSTRAIL_CORRELATED_DEDUP_H
