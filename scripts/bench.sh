@@ -259,7 +259,9 @@ for name in ("pipeline.decoders1", "pipeline.decoders2", "pipeline.decoders2.ded
     r = med.get(name + ".frames_per_s")
     if r is None:
         continue
-    print("%-34s %14s %8.2f" % (name, "%.0f f/s" % r, r / floor))
+    off = med.get("pipeline.decoders2.frames_per_s") if name.endswith(".dedup3600") else None
+    print("%-34s %14s %8.2f%s" % (name, "%.0f f/s" % r, r / floor,
+                                  "   %.2f of pipeline.decoders2" % (r / off) if off else ""))
     procs = lambda s: "x%.0f" % med["%s.%s.procs" % (name, s)] if med.get("%s.%s.procs" % (name, s), 1) > 1 else ""
     stages = ["%s%s %ss (sys %s) %sMiB" % (s, procs(s), g("%s.%s.cpu_s" % (name, s), "%.2f"), g("%s.%s.sys_s" % (name, s), "%.2f"),
                                           g("%s.%s.peak_rss_mib" % (name, s), "%.0f"))
