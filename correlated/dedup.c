@@ -243,8 +243,7 @@ static struct dedup_entry *tail_slot(struct dedup *d)
 			__builtin_prefetch(&far->live);
 			const struct dedup_entry *later = slot_at(d, ring_pos(d, EVICT_AHEAD));
 			if (later->live) {
-				__builtin_prefetch(index_home(&d->ix, later->hash), 1);
-				__builtin_prefetch(index_home_run(&d->ix, later->hash), 1);
+				INDEX_PREFETCH_PROBE(&d->ix, later->hash);
 				if (later->latest)
 					__builtin_prefetch(later->latest);
 			}
@@ -402,16 +401,12 @@ void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, size_t len, 
 			k.rrhash = rr[i].hash;
 			k.atype = rr[i].type;
 			k.section = rr[i].section;
-			uint64_t h = key_hash(&k);
-			__builtin_prefetch(index_home(&d->ix, h), 1);
-			__builtin_prefetch(index_home_run(&d->ix, h), 1);
+			INDEX_PREFETCH_PROBE(&d->ix, key_hash(&k));
 			selected = 1;
 		}
 	if (!selected) {
 		k.rcode = m->rcode;
-		uint64_t h = key_hash(&k);
-		__builtin_prefetch(index_home(&d->ix, h), 1);
-		__builtin_prefetch(index_home_run(&d->ix, h), 1);
+		INDEX_PREFETCH_PROBE(&d->ix, key_hash(&k));
 	}
 }
 

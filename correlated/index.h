@@ -41,21 +41,25 @@ void index_remove_at(struct index *ix, uint64_t pos);
 void index_remove(struct index *ix, uint64_t hash, const void *entry);
 size_t index_bytes(const struct index *ix);
 /* The slot a probe for hash starts at, for a caller to prefetch.  The
- * caller writes the __builtin_prefetch itself: GCC counts a prefetch as no
- * side effect, finds a function that only prefetches "pure" and deletes
- * the calls to it (dedup_prefetch was compiled to a bare ret that way;
- * tests/build/prefetch_kept.sh watches for it). */
+ * caller writes the __builtin_prefetch itself (or INDEX_PREFETCH_PROBE):
+ * GCC counts a prefetch as no side effect, finds a function that only
+ * prefetches "pure" and deletes the calls to it (dedup_prefetch was
+ * compiled to a bare ret that way; tests/build/prefetch_kept.sh watches
+ * for it). */
 static inline const struct index_slot *index_home(const struct index *ix, uint64_t hash)
 {
 	return &ix->slots[hash & ix->mask];
 }
-/* Two slots on from index_home: a probe at the index's load reads two or
- * three slots, which run into the next cache line when the first is in
- * the second half of its line (16-byte slots, 4 to a line), so a prefetch
- * of a probe fetches this slot's line as well. */
-static inline const struct index_slot *index_home_run(const struct index *ix, uint64_t hash)
-{
-	return &ix->slots[(hash + 2) & ix->mask];
-}
+/* Prefetch, for writing, what a probe for hash reads: at the index's load
+ * a probe reads two or three slots, which run into the next cache line
+ * when the first is in the second half of its line (16-byte slots, 4 to a
+ * line), so the line of the slot two on is fetched too.  A macro, for the
+ * reason above. */
+#define INDEX_PREFETCH_PROBE(ix, hash)                                    \
+	do {                                                              \
+		uint64_t probe_hash_ = (hash);                            \
+		__builtin_prefetch(index_home((ix), probe_hash_), 1);     \
+		__builtin_prefetch(index_home((ix), probe_hash_ + 2), 1); \
+	} while (0)
 
 #endif

@@ -51,15 +51,19 @@ mkdir -p "$RUN"
 # sample NAME VALUE: one measurement (the report takes medians)
 sample() { echo "$1 $2" >>"$samples"; }
 now() { date +%s.%N; }
-# stage_cpu ERRFILE STAGE PREFIX: record a stage's cpu seconds and peak RSS
-# from its exit lines: cpu summed over its processes (decoded runs N), the
-# largest RSS, and how many processes there were
-stage_cpu() {
-	local lines n user sys rss
-	lines=$(grep "^dnstrail-$2: cpu " "$1") || return 0
-	read -r n user sys rss < <(echo "$lines" |
+# stage_totals ERRFILE STAGE: "processes user_s sys_s peak_rss_kib" over the
+# stage's exit lines (decoded runs N processes: cpu summed, the largest
+# RSS); nothing when the stage left no exit line
+stage_totals() {
+	grep "^dnstrail-$2: cpu " "$1" |
 		sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s peak_rss=([0-9]+)KiB.*/\1 \2 \3/' |
-		awk '{n++; u += $1; s += $2; if ($3 > r) r = $3} END {print n, u, s, r}')
+		awk '{n++; u += $1; s += $2; if ($3 > r) r = $3} END {if (n) print n, u, s, r}'
+}
+# stage_cpu ERRFILE STAGE PREFIX: record a stage's cpu seconds, peak RSS and
+# number of processes
+stage_cpu() {
+	local n user sys rss
+	read -r n user sys rss < <(stage_totals "$1" "$2") || return 0
 	sample "$3.cpu_s" "$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')"
 	sample "$3.sys_s" "$sys"
 	sample "$3.peak_rss_mib" "$(awk -v r="$rss" 'BEGIN {printf "%.1f", r / 1024}')"
@@ -120,9 +124,7 @@ ring_count() { "$DNSTRAIL_BIN/dnstrail-ctl" status --run-dir "$(dirname "$1")" -
 msgs=$(ring_count "$P/dec/dec.0")
 txns=$(ring_count "$P/log/log")
 # cpu_of STAGE: its user + sys seconds, from its exit line in $RUN.err
-cpu_of() {
-	grep "^dnstrail-$1: cpu " "$RUN.err" | tail -1 | sed -E 's/.*user=([0-9.]+)s sys=([0-9.]+)s.*/\1 \2/' | awk '{print $1 + $2}'
-}
+cpu_of() { stage_totals "$RUN.err" "$1" | awk '{print $2 + $3}'; }
 # alone STAGE COUNT [NAME]: the stage's rate per CPU-second, from its own
 # rusage, reported as stage.NAME (default the stage)
 alone() {
