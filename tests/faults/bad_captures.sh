@@ -45,6 +45,16 @@ assert_eq "transactions logged from the frames before the cut" "$want" "$(python
 import json, sys
 print(len({(o["query_id"], o["sport"]) for o in map(json.loads, open(sys.argv[1]))}))' "$TMP/out.jsonl")"
 expect_run 3 "damaged or cut short" "$C/dpkt_truncated_dns_2.pcap"
+# A capd still exiting when logd is done (it marked its rings EOF; the
+# leak check of a sanitizer build then takes a while, and a SIGTERM then
+# only sets the stop flag of a loop already left): its exit 3 is still the
+# run's.
+mkdir -p "$TMP/lingerbin"
+for s in decoded correlated logd ctl; do ln -s "$DNSTRAIL_BIN/dnstrail-$s" "$TMP/lingerbin/dnstrail-$s"; done
+printf '#!/bin/sh\ntrap "" TERM\n"%s" "$@"\nrc=$?\ncase " $* " in *" --check-options "*) ;; *) sleep 3 ;; esac\nexit $rc\n' \
+	"$DNSTRAIL_BIN/dnstrail-capd" >"$TMP/lingerbin/dnstrail-capd"
+chmod 0755 "$TMP/lingerbin/dnstrail-capd"
+DNSTRAIL_BIN=$TMP/lingerbin expect_run 3 "damaged or cut short after $frames frames" "$TMP/cut.pcap"
 
 # Every frame cut to 40 bytes: headers only.  Nothing to log, all counted.
 editcap -s 40 "$C/dnscap_dns.pcap" "$TMP/snap40.pcap"
