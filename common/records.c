@@ -133,9 +133,13 @@ static uint64_t name_part(const char *name, size_t len)
 	return hash_name(0x3c6ef372fe94f82bULL, name, len);
 }
 
-static uint32_t rr_hash_from(uint64_t name_part, const char *data, size_t len)
+/* The rest of the key after the owner name: rdata, then the fixed fields. */
+static uint32_t rr_hash_from(uint64_t name_part, const char *data, size_t len, uint32_t qname_hash,
+			     uint16_t qtype, uint16_t type, uint8_t section)
 {
-	return (uint32_t)hash_final(hash_bytes(name_part, data, len));
+	uint64_t h = hash_bytes(name_part, data, len);
+	h = hash_u64(h, (uint64_t)qname_hash << 32 | (uint64_t)qtype << 16 | type);
+	return (uint32_t)hash_final(hash_u64(h, section));
 }
 
 uint32_t rec_qname_hash(const char *qname, size_t len)
@@ -166,9 +170,10 @@ uint32_t rec_pair_hash(const struct rec_msg *m)
 	return (uint32_t)hash_final(h);
 }
 
-uint32_t rec_rr_hash(const char *name, size_t name_len, const char *data, size_t data_len)
+uint32_t rec_rr_hash(uint32_t qname_hash, uint16_t qtype, const char *name, size_t name_len,
+		     const char *data, size_t data_len, uint16_t type, uint8_t section)
 {
-	return rr_hash_from(name_part(name, name_len), data, data_len);
+	return rr_hash_from(name_part(name, name_len), data, data_len, qname_hash, qtype, type, section);
 }
 
 /* The builder's text stage holds every span the header and rr[] name. */
@@ -184,7 +189,8 @@ static void set_hashes(struct rec_msg *m, struct rec_rr *rr, const char *text)
 			span_len = rr[i].name_len;
 			part = name_part(text + span_off, span_len);
 		}
-		rr[i].hash = rr_hash_from(part, text + rr[i].data_off, rr[i].data_len);
+		rr[i].hash = rr_hash_from(part, text + rr[i].data_off, rr[i].data_len, m->qname_hash,
+					  m->qtype, rr[i].type, rr[i].section);
 	}
 }
 

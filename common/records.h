@@ -9,7 +9,8 @@
  * all in host byte order (producer and consumer run on the same machine).
  * A record read from a ring is untrusted: consumers call the rec_*_check()
  * function before touching a variable part, which verifies every offset and
- * length against the record's size.  Changing a layout means bumping
+ * length against the record's size.  Changing a layout, or what a field
+ * means (4: an RR's hash covers its whole dedup key), means bumping
  * RECORDS_VERSION (it is folded into the ring version check, ring.c).
  */
 #ifndef DNSTRAIL_RECORDS_H
@@ -18,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RECORDS_VERSION 3
+#define RECORDS_VERSION 4
 
 enum rec_type {
 	REC_FRAME = 16,
@@ -93,7 +94,7 @@ struct rec_rr {
 	uint16_t rclass;
 	uint8_t section; /* enum rr_section */
 	uint8_t flags; /* reserved, 0 */
-	uint32_t hash; /* rec_rr_hash() of the owner name and rdata (msgb_write sets it) */
+	uint32_t hash; /* rec_rr_hash(): of the RR's dedup key (msgb_write sets it) */
 };
 
 struct rec_msg {
@@ -199,7 +200,11 @@ uint32_t rec_qname_hash(const char *qname, size_t len);
  * response: the client is the source of a query, the destination of a
  * response.  m->qname_hash must be set. */
 uint32_t rec_pair_hash(const struct rec_msg *m);
-uint32_t rec_rr_hash(const char *name, size_t name_len, const char *data, size_t data_len);
+/* The dedup key of an RR (correlated/dedup.h): the question's name and
+ * type, the owner name, rdata, type and section.  The whole key, so that
+ * correlated, one process, hashes nothing per RR. */
+uint32_t rec_rr_hash(uint32_t qname_hash, uint16_t qtype, const char *name, size_t name_len,
+		     const char *data, size_t data_len, uint16_t type, uint8_t section);
 
 /* ---- building, for producers ----
  * A builder writes a rec_msg into a caller buffer of fixed size.  RRs and

@@ -41,11 +41,12 @@ const size_t dedup_stat_count = sizeof dedup_stat_desc / sizeof dedup_stat_desc[
 
 #define NO_ANSWER_UNANSWERED 65535u
 
-/* 104 bytes of key in the slot: q + rrname + a of nearly every record (a
- * long CNAME chain or TXT answer takes a block of its own). */
-#define SLOT_BYTES 160u
+/* Two cache lines, aligned (a chunk starts on a huge page): the header in
+ * the first, and 90 bytes of key, q + rrname + a of nearly every record (a
+ * long CNAME target or TXT answer takes a block of its own). */
+#define SLOT_BYTES 128u
 /* The ring is mapped a chunk at a time: a power of two slots (slot_at
- * divides by it) and a whole number of huge pages (10 MiB). */
+ * divides by it) and a whole number of huge pages (8 MiB). */
 #define CHUNK_SLOTS (1u << 16)
 #define CHUNK_BYTES ((uint64_t)CHUNK_SLOTS * SLOT_BYTES)
 /* The index starts with room for this many entries (32 MiB of slots), or
@@ -59,22 +60,24 @@ const size_t dedup_stat_count = sizeof dedup_stat_desc / sizeof dedup_stat_desc[
 _Static_assert(CHUNK_BYTES % HUGEMEM_MIN == 0, "a chunk is whole huge pages");
 
 struct dedup_entry {
-	uint64_t hash;
 	uint64_t first_ts;
 	/* The latest sighting not yet written, ready to write (a one-RR or
 	 * no-RR transaction record in a block of its own); NULL while every
 	 * sighting is written. */
 	struct rec_txn *latest;
-	char *key_block; /* the key when longer than key_in holds, else NULL */
+	uint32_t hash; /* key_hash() */
 	uint32_t unwritten;
 	uint16_t qlen, nlen, dlen; /* dlen <= max_key_bytes <= UINT16_MAX */
 	uint16_t qtype, atype, rcode;
 	uint8_t section;
 	uint8_t live; /* 0: retired, or never used; the slot waits for the head */
-	char key_in[]; /* q, name, data of the first sighting, when they fit */
+	/* q, name, data of the first sighting; when longer than the slot
+	 * holds (key_spilled), the address of the block that holds them. */
+	char key_in[];
 };
-#define SLOT_KEY_BYTES (SLOT_BYTES - sizeof(struct dedup_entry))
-_Static_assert(sizeof(struct dedup_entry) <= 64, "the header fits a cache line");
+#define SLOT_KEY_BYTES (SLOT_BYTES - offsetof(struct dedup_entry, key_in))
+_Static_assert(offsetof(struct dedup_entry, key_in) + sizeof(char *) <= 64,
+	       "the header and a key block's address fit the first cache line");
 
 struct dedup {
 	struct dedup_config cfg;
@@ -116,9 +119,26 @@ static uint64_t ring_pos(const struct dedup *d, uint64_t n)
 	return i >= d->cfg.max_entries ? i - d->cfg.max_entries : i;
 }
 
+static uint32_t key_bytes(const struct dedup_entry *e)
+{
+	return (uint32_t)e->qlen + e->nlen + e->dlen;
+}
+
+static int key_spilled(const struct dedup_entry *e)
+{
+	return key_bytes(e) > SLOT_KEY_BYTES;
+}
+
+static char *key_block(const struct dedup_entry *e)
+{
+	char *block;
+	memcpy(&block, e->key_in, sizeof block);
+	return block;
+}
+
 static const char *entry_key(const struct dedup_entry *e)
 {
-	return e->key_block ? e->key_block : e->key_in;
+	return key_spilled(e) ? key_block(e) : e->key_in;
 }
 
 /* What identifies a sighting. */
@@ -151,13 +171,15 @@ static void key_of(const struct rec_txn *t, const char *text, const struct rec_r
 	}
 }
 
-/* From the hashes decoded stored in the record: the text is not read. */
-static uint64_t key_hash(const struct dkey *k)
+/* From the hashes decoded stored in the record: the text is not read.  An
+ * RR's own hash is that of its whole key (rec_rr_hash); the no-RR line's
+ * key is made of the question's hash, its type and the rcode. */
+static uint32_t key_hash(const struct dkey *k)
 {
-	uint64_t h = hash_u64(0xbb67ae8584caa73bULL, (uint64_t)k->qhash << 32 | k->rrhash);
-	h = hash_u64(h, (uint64_t)k->qtype | (uint64_t)k->atype << 16 | (uint64_t)k->rcode << 32 |
-				(uint64_t)k->section << 48);
-	return hash_final(h);
+	if (k->section)
+		return k->rrhash;
+	return (uint32_t)hash_final(hash_u64(0xbb67ae8584caa73bULL,
+					     (uint64_t)k->qhash << 32 | (uint64_t)k->qtype << 16 | k->rcode));
 }
 
 /* Does entry e hold key k?  Names fold case, rdata does not. */
@@ -202,9 +224,9 @@ static void release(struct dedup *d, struct dedup_entry *e)
 		d->entry_bytes -= alloc;
 		spares_put(&d->spares, e->latest, alloc);
 	}
-	if (e->key_block) {
-		d->entry_bytes -= (uint64_t)e->qlen + e->nlen + e->dlen;
-		free(e->key_block);
+	if (key_spilled(e)) {
+		d->entry_bytes -= key_bytes(e);
+		free(key_block(e));
 	}
 	e->live = 0;
 	d->st.entries--;
@@ -236,11 +258,9 @@ static struct dedup_entry *tail_slot(struct dedup *d)
 		 * header of the slot 2 * EVICT_AHEAD on now; the header of the
 		 * one EVICT_AHEAD on, fetched that long ago, is read now to
 		 * fetch its index slot and its latest record.  The header is
-		 * the first cache line of a slot or straddles two. */
+		 * the first cache line of its slot. */
 		if (d->cfg.max_entries > 2 * EVICT_AHEAD) {
-			const struct dedup_entry *far = slot_at(d, ring_pos(d, 2 * EVICT_AHEAD));
-			__builtin_prefetch(far);
-			__builtin_prefetch(&far->live);
+			__builtin_prefetch(slot_at(d, ring_pos(d, 2 * EVICT_AHEAD)));
 			const struct dedup_entry *later = slot_at(d, ring_pos(d, EVICT_AHEAD));
 			if (later->live) {
 				INDEX_PREFETCH_PROBE(&d->ix, later->hash);
@@ -312,17 +332,17 @@ static int remember(struct dedup *d, struct dedup_entry *e, const struct rec_txn
 	return 0;
 }
 
-static struct dedup_entry *create(struct dedup *d, const struct dkey *k, uint64_t h, uint64_t ts)
+static struct dedup_entry *create(struct dedup *d, const struct dkey *k, uint32_t h, uint64_t ts)
 {
 	struct dedup_entry *e = tail_slot(d);
 	if (!e)
 		return NULL;
 	uint32_t klen = k->qlen + k->nlen + k->dlen;
 	char *key = e->key_in;
-	e->key_block = NULL;
 	if (klen > SLOT_KEY_BYTES) {
-		if (!(key = e->key_block = malloc(klen)))
+		if (!(key = malloc(klen)))
 			return NULL;
+		memcpy(e->key_in, &key, sizeof key);
 		d->entry_bytes += klen;
 	}
 	e->hash = h;
@@ -342,9 +362,9 @@ static struct dedup_entry *create(struct dedup *d, const struct dkey *k, uint64_
 	if (k->dlen)
 		memcpy(key + k->qlen + k->nlen, k->data, k->dlen);
 	if (index_insert(&d->ix, h, e) < 0) {
-		if (e->key_block) {
+		if (key != e->key_in) {
 			d->entry_bytes -= klen;
-			free(e->key_block);
+			free(key);
 		}
 		return NULL;
 	}
@@ -363,7 +383,8 @@ int dedup_sighting(struct dedup *d, const struct rec_txn *t, const char *text,
 		d->st.bypassed++;
 		return 1;
 	}
-	uint64_t h = key_hash(&k), pos = UINT64_MAX;
+	uint32_t h = key_hash(&k);
+	uint64_t pos = UINT64_MAX;
 	struct dedup_entry *e;
 	while ((e = index_next(&d->ix, h, &pos)) && !entry_is(e, &k))
 		;
@@ -394,18 +415,14 @@ void dedup_prefetch(const struct dedup *d, const struct rec_msg *m, size_t len, 
 	    m->n_rr > (len - sizeof *m) / sizeof(struct rec_rr))
 		return;
 	const struct rec_rr *rr = rec_msg_rrs(m);
-	struct dkey k = { .qhash = m->qname_hash, .qtype = m->qtype };
 	int selected = 0;
 	for (uint16_t i = 0; i < m->n_rr; i++)
 		if (rr[i].section <= SEC_ADDITIONAL && (sections & (1u << rr[i].section))) {
-			k.rrhash = rr[i].hash;
-			k.atype = rr[i].type;
-			k.section = rr[i].section;
-			INDEX_PREFETCH_PROBE(&d->ix, key_hash(&k));
+			INDEX_PREFETCH_PROBE(&d->ix, rr[i].hash); /* key_hash() of its key */
 			selected = 1;
 		}
 	if (!selected) {
-		k.rcode = m->rcode;
+		struct dkey k = { .qhash = m->qname_hash, .qtype = m->qtype, .rcode = m->rcode };
 		INDEX_PREFETCH_PROBE(&d->ix, key_hash(&k));
 	}
 }

@@ -22,9 +22,9 @@
  *   - Records whose q + rrname + a exceed max_key_bytes are written every
  *     time (counted as bypassed): the cache's memory stays bounded.
  *
- * Memory: a 160-byte slot per entry (max_entries of them at most, mapped
- * 10 MiB at a time as the cache first fills), a key that does not fit in
- * its slot (over 104 bytes) in a block of its own, and an index slot (16
+ * Memory: a 128-byte slot per entry (max_entries of them at most, mapped
+ * 8 MiB at a time as the cache first fills), a key that does not fit in
+ * its slot (over 90 bytes) in a block of its own, and an index slot (16
  * bytes, at most half full; sized for min(max_entries, 2^20) entries from
  * the start, 32 MiB at the default, and grown beyond).  An entry seen again
  * within its window also holds the record of its latest sighting (about

@@ -357,7 +357,7 @@ static void usage(FILE *f)
 		"  --no-unanswered       count unanswered queries, do not log them\n"
 		"  --log-opcodes         log responses of opcodes other than QUERY (NOTIFY, UPDATE ...)\n"
 		"  --dedup SEC|off       dedup window in seconds of packet time (default off)\n"
-		"  --dedup-max N         bound on dedup entries, 160 bytes each and 32-64 of index\n"
+		"  --dedup-max N         bound on dedup entries, 128 bytes each and 32-64 of index\n"
 		"                        (default 1000000; the index takes 32 MiB from the start);\n"
 		"                        when full, a new key closes the oldest window early\n"
 		"  --sections LIST       answer,authority,additional: which RRs to log (default answer)\n"

@@ -19,7 +19,7 @@ struct written {
 	uint32_t ttl;
 	uint8_t flags;
 	int has_rr;
-	char q[64], name[64], data[64];
+	char q[64], name[64], data[160];
 };
 
 static struct written out[4096];
@@ -215,7 +215,7 @@ END_TEST
 
 START_TEST(keys_longer_than_a_slot_holds)
 {
-	/* A key over the slot's 104 bytes is kept in a block of its own: it
+	/* A key over the slot's 90 bytes is kept in a block of its own: it
 	 * must still match, in any case, and go when it is let go. */
 	dedup_free(d);
 	cfg.max_entries = 1;
@@ -236,6 +236,42 @@ START_TEST(keys_longer_than_a_slot_holds)
 	ck_assert_uint_eq(out[0].count, 1);
 	ck_assert_uint_eq(dedup_stats(d)->evicted, 1);
 	ck_assert_uint_eq(dedup_stats(d)->entries, 1);
+}
+END_TEST
+
+/* Keys of every length around what a slot holds (90 bytes), in the
+ * slot or in a block: each matches its repeats, in any case, and is
+ * flushed once with its count and its latest sighting's text. */
+START_TEST(keys_on_both_sides_of_the_slot_size)
+{
+	enum { FIRST = 60, LAST = 130 };
+	for (int len = FIRST; len <= LAST; len++) {
+		char q[40], name[40], data[128];
+		snprintf(q, sizeof q, "k%03d.example", len); /* 12 bytes */
+		snprintf(name, sizeof name, "%s", q);
+		memset(data, 'd', sizeof data);
+		data[len - 24] = 0;
+		ck_assert_uint_eq(strlen(q) + strlen(name) + strlen(data), (size_t)len);
+		ck_assert_int_eq(see(q, name, data, 1, 1 * SEC, 0, 0), 1);
+		name[0] = 'K';
+		ck_assert_int_eq(see(q, name, data, 2, 2 * SEC, 0, 0), 0);
+		ck_assert_int_eq(see(q, name, data, 3, 3 * SEC, 0, 0), 0);
+	}
+	ck_assert_int_eq(n_out, 0);
+	ck_assert_uint_eq(dedup_stats(d)->entries, LAST - FIRST + 1);
+	dedup_flush(d);
+	ck_assert_int_eq(n_out, LAST - FIRST + 1);
+	for (int i = 0; i < n_out; i++) {
+		char q[40];
+		snprintf(q, sizeof q, "k%03d.example", FIRST + i);
+		ck_assert_str_eq(out[i].q, q);
+		q[0] = 'K';
+		ck_assert_str_eq(out[i].name, q);
+		ck_assert_uint_eq(strlen(out[i].data), (size_t)(FIRST + i - 24));
+		ck_assert_uint_eq(out[i].count, 2);
+		ck_assert_uint_eq(out[i].ttl, 3);
+	}
+	ck_assert_uint_eq(dedup_stats(d)->entries, 0);
 }
 END_TEST
 
@@ -298,6 +334,7 @@ int main(void)
 	tcase_add_test(tc, full_cache_closes_the_oldest_window);
 	tcase_add_test(tc, window_closed_out_of_order_slot_reused);
 	tcase_add_test(tc, keys_longer_than_a_slot_holds);
+	tcase_add_test(tc, keys_on_both_sides_of_the_slot_size);
 	tcase_add_test(tc, long_records_bypass_the_cache);
 	tcase_add_loop_test(tc, counts_add_up_to_sightings, 0, 5);
 	suite_add_tcase(s, tc);

@@ -787,14 +787,25 @@ START_TEST(owner_names_share_text)
 
 	/* The builder hashes each name and rdata once, for correlated's keys
 	 * (records.h), the shared span and the own owner name alike; names
-	 * fold case, rdata does not. */
-	ck_assert_uint_eq(P.m->qname_hash, rec_qname_hash("EXAMPLE.com", 11));
+	 * fold case, rdata does not.  An RR's hash is that of its whole dedup
+	 * key: question name and type, owner, rdata, type, section. */
+	uint32_t qh = rec_qname_hash("EXAMPLE.com", 11);
+	ck_assert_uint_eq(P.m->qname_hash, qh);
 	ck_assert_uint_ne(P.m->qname_hash, rec_qname_hash("example.org", 11));
-	ck_assert_uint_eq(rr[0].hash, rec_rr_hash("example.com", 11, "192.0.2.1", 9));
-	ck_assert_uint_eq(rr[1].hash, rec_rr_hash("Example.com", 11, "192.0.2.2", 9));
-	ck_assert_uint_eq(rr[2].hash, rec_rr_hash("WWW.example.com", 15, "192.0.2.3", 9));
+	ck_assert_uint_eq(rr[0].hash, rec_rr_hash(qh, 1, "example.com", 11, "192.0.2.1", 9, 1, SEC_ANSWER));
+	ck_assert_uint_eq(rr[1].hash, rec_rr_hash(qh, 1, "Example.com", 11, "192.0.2.2", 9, 1, SEC_ANSWER));
+	ck_assert_uint_eq(rr[2].hash,
+			  rec_rr_hash(qh, 1, "WWW.example.com", 15, "192.0.2.3", 9, 1, SEC_ANSWER));
 	ck_assert_uint_ne(rr[0].hash, rr[1].hash);
-	ck_assert_uint_ne(rec_rr_hash("x", 1, "\"A\"", 3), rec_rr_hash("x", 1, "\"a\"", 3));
+	ck_assert_uint_ne(rec_rr_hash(qh, 16, "x", 1, "\"A\"", 3, 16, SEC_ANSWER),
+			  rec_rr_hash(qh, 16, "x", 1, "\"a\"", 3, 16, SEC_ANSWER));
+	/* Each other part of the key changes the hash too. */
+	uint32_t base = rr[0].hash;
+	ck_assert_uint_ne(base, rec_rr_hash(rec_qname_hash("example.org", 11), 1, "example.com", 11,
+					    "192.0.2.1", 9, 1, SEC_ANSWER));
+	ck_assert_uint_ne(base, rec_rr_hash(qh, 28, "example.com", 11, "192.0.2.1", 9, 1, SEC_ANSWER));
+	ck_assert_uint_ne(base, rec_rr_hash(qh, 1, "example.com", 11, "192.0.2.1", 9, 5, SEC_ANSWER));
+	ck_assert_uint_ne(base, rec_rr_hash(qh, 1, "example.com", 11, "192.0.2.1", 9, 1, SEC_ADDITIONAL));
 }
 END_TEST
 
