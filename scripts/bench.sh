@@ -21,14 +21,15 @@
 #              20), then at $BENCH_LIVE_RATES (10 s each) up to the first
 #              rate with a drop; BENCH_LIVE=0 skips it.  Once, not median.
 #
-# tmpfs: on this kind of VM a page of memory the guest has not used lately
-# costs the hypervisor a fault on first touch (measured: dd writing 870 MB
-# into a new /dev/shm file, 2.09 s of sys when cold, 0.28 s when the pages
-# had just been freed), so the output file's cost would swing 5x between
-# runs of the same code.  Before each timed run that writes to tmpfs, a
-# file as large as the output is written and removed (warm_tmpfs), as a
-# sensor's page cache in its steady state recycles pages it used moments
-# ago.  BENCH_WARM=0 skips it.
+# Memory: on this kind of VM a page the guest has not used lately costs a
+# hypervisor fault on first touch (measured: dd writing 870 MB into a new
+# /dev/shm file, 2.09 s of sys when cold, 0.28 s when the pages had just
+# been freed), so the output file's pages, and correlated's dedup cache
+# (200 MB, charged as user time: the guest does not see the fault), would
+# swing a run's cost 2-5x between runs of the same code.  Before each timed
+# run, a tmpfs file as large as the output plus 512 MB is written and
+# removed (warm_memory), as a long-running sensor recycles pages it used
+# moments ago.  BENCH_WARM=0 skips it.
 #
 # The capture is scripts/gen_dns_pcap.py --transactions $BENCH_TRANSACTIONS
 # (default 1000000), generated once into bench/ (ignored by git).  Every
@@ -60,11 +61,11 @@ mkdir -p "$RUN"
 # sample NAME VALUE: one measurement (the report takes medians)
 sample() { echo "$1 $2" >>"$samples"; }
 now() { date +%s.%N; }
-# warm_tmpfs: touch and free as much tmpfs memory as the output takes (about
-# 900 bytes a transaction) and the rings, so the run finds it warm
-warm_tmpfs() {
+# warm_memory: touch and free as much memory as a run takes: the output
+# (about 900 bytes a transaction), the rings and correlated's tables
+warm_memory() {
 	[ "${BENCH_WARM:-1}" = 1 ] || return 0
-	dd if=/dev/zero of="$OUT.warm" bs=1M count=$((BENCH_TRANSACTIONS * 9 / 10000 + 64)) 2>/dev/null
+	dd if=/dev/zero of="$OUT.warm" bs=1M count=$((BENCH_TRANSACTIONS * 9 / 10000 + 512)) 2>/dev/null
 	rm -f "$OUT.warm"
 }
 # stage_totals ERRFILE STAGE: "processes user_s sys_s peak_rss_kib" over the
@@ -103,7 +104,7 @@ pipeline() { # NAME ARGS... (the output goes to $PIPE_OUT, default a new file on
 	echo "== pipeline: $name" >&2
 	for _ in $(seq "$BENCH_RUNS"); do
 		rm -f "$OUT.jsonl"
-		warm_tmpfs
+		warm_memory
 		local t0 t1
 		t0=$(now)
 		scripts/dnstrail -r "$CAP" -w "$out" --run-dir "$RUN" "$@" 2>"$RUN.err" ||
@@ -185,9 +186,10 @@ for _ in $(seq "$BENCH_RUNS"); do
 	alone correlated "$msgs"
 	# The dedup cache's cost: the same messages with --dedup 3600 (its
 	# million entries fill and then turn over, as on the pipeline above).
+	warm_memory
 	ALONE_DEDUP=3600 run_alone correlated
 	alone correlated "$msgs" correlated_dedup
-	warm_tmpfs
+	warm_memory
 	run_alone logd "$OUT.jsonl"
 	alone logd "$txns"
 	lines=$(wc -l <"$OUT.jsonl")
@@ -197,7 +199,7 @@ for _ in $(seq "$BENCH_RUNS"); do
 	# (page allocation and copy): dd writing as many, in 256 KiB writes.
 	bytes=$(stat -c %s "$OUT.jsonl")
 	rm -f "$OUT.jsonl" "$OUT.dd"
-	warm_tmpfs
+	warm_memory
 	cpu=$( { TIMEFORMAT='%U %S'; time dd if=/dev/zero of="$OUT.dd" bs=256K count=$((bytes / 262144)) 2>/dev/null; } 2>&1 | tail -1 | awk '{print $1 + $2}')
 	rm -f "$OUT.dd"
 	sample stage.logd.tmpfs_mb "$((bytes / 1000000))"
@@ -274,7 +276,7 @@ frames = int(sys.argv[2])
 def g(k, fmt="%.0f"):
     return fmt % med[k] if k in med else "-"
 print("\ndnstrail bench: %s, %d frames, median of %d runs%s\n" % (sys.argv[3], frames, len(vals["floor.frames_per_s"]),
-      "; tmpfs warmed before each run (BENCH_WARM=0: not)" if os.environ.get("BENCH_WARM", "1") == "1" else ""))
+      "; memory warmed before each run (BENCH_WARM=0: not)" if os.environ.get("BENCH_WARM", "1") == "1" else ""))
 print("%-34s %14s %8s" % ("", "rate", "floor"))
 print("%-34s %14s %8s" % ("libpcap read (floor)", g("floor.frames_per_s") + " f/s", "1.00"))
 for name in ("pipeline.decoders1", "pipeline.decoders2", "pipeline.decoders2.dedup3600", "pipeline.decoders1.devnull"):
