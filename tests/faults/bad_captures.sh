@@ -5,6 +5,15 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 C=$TOP/tests/data/corpus
 
+# wrapped_bin DIR SCRIPT: a binary directory for DNSTRAIL_BIN whose capd is
+# the sh SCRIPT ($capd in it: the real one), the other stages the real ones
+wrapped_bin() {
+	mkdir -p "$1"
+	for s in decoded correlated logd ctl; do ln -s "$DNSTRAIL_BIN/dnstrail-$s" "$1/dnstrail-$s"; done
+	printf '#!/bin/sh\ncapd="%s"\n%s\n' "$DNSTRAIL_BIN/dnstrail-capd" "$2" >"$1/dnstrail-capd"
+	chmod 0755 "$1/dnstrail-capd"
+}
+
 expect_run() { # code message capture [options]: the whole pipeline
 	local code=$1 says=$2 cap=$3; shift 3
 	local rc=0
@@ -23,11 +32,8 @@ expect_run 1 "link type PPP_SERIAL (50) is not supported" "$C/tcpdump_ppp_ip_udp
 expect_run 1 "is a directory" "$TMP"
 # The same refusal from a capd slow to say it (as under valgrind): still
 # final, never a restart loop.
-mkdir -p "$TMP/slowbin"
-for s in decoded correlated logd ctl; do ln -s "$DNSTRAIL_BIN/dnstrail-$s" "$TMP/slowbin/dnstrail-$s"; done
-printf '#!/bin/sh\ncase " $* " in *" --check-options "*) ;; *) sleep 2.5 ;; esac\nexec "%s" "$@"\n' \
-	"$DNSTRAIL_BIN/dnstrail-capd" >"$TMP/slowbin/dnstrail-capd"
-chmod 0755 "$TMP/slowbin/dnstrail-capd"
+wrapped_bin "$TMP/slowbin" 'case " $* " in *" --check-options "*) ;; *) sleep 2.5 ;; esac
+exec "$capd" "$@"'
 t0=$SECONDS
 DNSTRAIL_BIN=$TMP/slowbin expect_run 1 "capd failed to start (status 1)" "$C/tcpdump_ppp_ip_udp_dns.pcap"
 grep -q "restarting" "$TMP/err" && { cat "$TMP/err"; fail "a refused capture was restarted"; }
@@ -49,11 +55,11 @@ expect_run 3 "damaged or cut short" "$C/dpkt_truncated_dns_2.pcap"
 # leak check of a sanitizer build then takes a while, and a SIGTERM then
 # only sets the stop flag of a loop already left): its exit 3 is still the
 # run's.
-mkdir -p "$TMP/lingerbin"
-for s in decoded correlated logd ctl; do ln -s "$DNSTRAIL_BIN/dnstrail-$s" "$TMP/lingerbin/dnstrail-$s"; done
-printf '#!/bin/sh\ntrap "" TERM\n"%s" "$@"\nrc=$?\ncase " $* " in *" --check-options "*) ;; *) sleep 3 ;; esac\nexit $rc\n' \
-	"$DNSTRAIL_BIN/dnstrail-capd" >"$TMP/lingerbin/dnstrail-capd"
-chmod 0755 "$TMP/lingerbin/dnstrail-capd"
+wrapped_bin "$TMP/lingerbin" 'trap "" TERM
+"$capd" "$@"
+rc=$?
+case " $* " in *" --check-options "*) ;; *) sleep 3 ;; esac
+exit $rc'
 DNSTRAIL_BIN=$TMP/lingerbin expect_run 3 "damaged or cut short after $frames frames" "$TMP/cut.pcap"
 
 # Every frame cut to 40 bytes: headers only.  Nothing to log, all counted.
