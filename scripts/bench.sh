@@ -27,9 +27,11 @@
 # been freed), so the output file's pages, and correlated's dedup cache
 # (200 MB, charged as user time: the guest does not see the fault), would
 # swing a run's cost 2-5x between runs of the same code.  Before each timed
-# run, a tmpfs file as large as the output plus 512 MB is written and
-# removed (warm_memory), as a long-running sensor recycles pages it used
-# moments ago.  BENCH_WARM=0 skips it.
+# run that writes the output or fills the dedup cache (the pipelines,
+# correlated --dedup alone, logd alone, dd), a tmpfs file as large as the
+# output plus 512 MB is written and removed (warm_memory), as a
+# long-running sensor recycles pages it used moments ago.  BENCH_WARM=0
+# skips it.
 #
 # The capture is scripts/gen_dns_pcap.py --transactions $BENCH_TRANSACTIONS
 # (default 1000000), generated once into bench/ (ignored by git).  Every
